@@ -1,0 +1,69 @@
+-- Who may do what. Every policy and every definer RPC asks these helpers.
+--
+-- Identity comes from the JWT claims PostgREST puts in request.jwt.claims:
+--   role service_role  -> the controller: everything;
+--   role authenticated -> the machines listed for auth.uid() in machine_operators, by role;
+--   role anon / other  -> nothing.
+-- A session without JWT claims (a direct PostgreSQL connection, like the controller's pool) is
+-- trusted when its login role bypasses RLS or is a member of service_role; otherwise nothing.
+
+create function private.is_service() returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select case
+    when nullif(current_setting('request.jwt.claims', true), '') is not null then
+      coalesce(current_setting('request.jwt.claims', true)::jsonb ->> 'role', '') = 'service_role'
+    else exists (
+      select 1 from pg_catalog.pg_roles r
+      where r.rolname = session_user
+        and (r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(session_user, 'service_role', 'member')))
+  end;
+$$;
+comment on function private.is_service() is 'True for the controller: a service_role JWT, or a direct session whose login bypasses RLS or belongs to service_role.';
+
+create function private.machine_ids_with_role(min_role public.operator_role) returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(array_agg(mo.machine_id), '{}')
+  from public.machine_operators mo
+  where mo.user_id = (select auth.uid())
+    and mo.role >= min_role;
+$$;
+comment on function private.machine_ids_with_role(public.operator_role) is
+  'The machines on which the calling user holds at least min_role. Definer so that policies on machine_operators itself do not recurse. Use as machine_id = any ((select private.machine_ids_with_role(...))::uuid[]) so it runs once per statement.';
+
+create function private.has_machine_role(machine_id uuid, min_role public.operator_role) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select private.is_service() or exists (
+    select 1 from public.machine_operators mo
+    where mo.machine_id = has_machine_role.machine_id
+      and mo.user_id = (select auth.uid())
+      and mo.role >= min_role);
+$$;
+comment on function private.has_machine_role(uuid, public.operator_role) is 'True when the caller is the controller or holds at least min_role on the machine. Used by the definer RPCs.';
+
+create function private.change_role() returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role', session_user::text);
+$$;
+comment on function private.change_role() is 'The JWT role of the caller, or the login role of a direct session; recorded in audits.';
+
+revoke all on all functions in schema private from public;
+grant usage on schema private to authenticated, service_role;
+grant execute on function private.is_service() to authenticated, service_role;
+grant execute on function private.machine_ids_with_role(public.operator_role) to authenticated, service_role;
+grant execute on function private.has_machine_role(uuid, public.operator_role) to authenticated, service_role;
+grant execute on function private.change_role() to authenticated, service_role;
