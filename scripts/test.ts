@@ -1,0 +1,141 @@
+// `npm test`: every suite (pgTAP, vitest, Deno) against a throwaway database created for this run
+// on the server in DATABASE_URL (default: the local PostgreSQL at 127.0.0.1:5432), dropped at the end.
+//
+//   npm test                        all suites
+//   npm test -- --only pgtap        one suite (pgtap | vitest | deno); repeatable
+//   npm test -- --keep              keep the database afterwards (its URL is printed)
+//   npm test -- <vitest filter>     extra words go to vitest as file filters
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, repoRoot, uniqueDatabaseName } from './lib/database.ts';
+
+const SUITES = ['pgtap', 'vitest', 'deno'] as const;
+type Suite = (typeof SUITES)[number];
+
+const { values, positionals } = parseArgs({
+  options: { only: { type: 'string', multiple: true }, keep: { type: 'boolean', default: false } },
+  allowPositionals: true,
+});
+const only = (values.only ?? []) as string[];
+for (const s of only) {
+  if (!SUITES.includes(s as Suite)) {
+    console.error(`--only must be one of ${SUITES.join(', ')}, but got: ${s}`);
+    process.exit(2);
+  }
+}
+const suites: Suite[] = only.length ? (only as Suite[]) : [...SUITES];
+const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
+
+/** pgTAP must be on the server and pg_prove on PATH; say how to get them, never skip silently. */
+async function checkPgtap(): Promise<void> {
+  const sql = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [{ major }] = await sql`select current_setting('server_version_num')::int / 10000 as major`;
+    const [row] = await sql`select count(*)::int as n from pg_available_extensions where name = 'pgtap'`;
+    if (row.n === 0) {
+      throw new Error(`pgTAP is not installed on the PostgreSQL server at ${redact(serverUrl)}.\n` +
+        `Install it with: sudo apt-get install -y postgresql-${major}-pgtap`);
+    }
+  } finally {
+    await sql.end();
+  }
+  if (spawnSync('pg_prove', ['--version']).error) {
+    throw new Error('pg_prove is not on PATH. Install it with: sudo apt-get install -y libtap-parser-sourcehandler-pgtap-perl');
+  }
+}
+
+interface Result { suite: Suite; ok: boolean; passed: number; failed: number }
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });
+    child.on('close', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+async function runSuite(suite: Suite, url: string): Promise<Result> {
+  const env = { TEST_DATABASE_URL: url, ALD_TEST_SERVER_URL: serverUrl };
+  if (suite === 'pgtap') {
+    const files = readdirSync(join(repoRoot, 'supabase/tests')).filter((f) => f.endsWith('.test.sql')).sort()
+      .map((f) => join('supabase/tests', f));
+    const u = new URL(url);
+    const { code, out } = await run('pg_prove', ['--ext', '.sql', ...files], {
+      PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
+      PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: u.pathname.slice(1),
+    });
+    const tests = Number(/Tests=(\d+)/.exec(out)?.[1] ?? 0);
+    const failedMatch = /Failed (\d+)\/(\d+) subtests/g;
+    let failed = 0;
+    for (const m of out.matchAll(failedMatch)) failed += Number(m[1]);
+    return { suite, ok: code === 0 && tests > 0, passed: tests - failed, failed: code === 0 ? 0 : Math.max(failed, 1) };
+  }
+  if (suite === 'vitest') {
+    const { code, out } = await run(join(repoRoot, 'node_modules/.bin/vitest'), ['run', ...positionals], env);
+    const text = strip(out);
+    const passed = Number(/Tests\s+.*?(\d+) passed/.exec(text)?.[1] ?? 0);
+    const failed = Number(/Tests\s+(\d+) failed/.exec(text)?.[1] ?? 0);
+    return { suite, ok: code === 0 && passed > 0, passed, failed };
+  }
+  const denoTests = join(repoRoot, 'tests/deno');
+  if (!existsSync(denoTests)) {
+    console.log('deno: no tests/deno folder yet');
+    return { suite, ok: true, passed: 0, failed: 0 };
+  }
+  const deno = join(repoRoot, 'node_modules/.bin/deno');
+  for (const [name, args] of [['check', ['check', 'functions/', 'tests/deno/']], ['lint', ['lint']]] as const) {
+    const r = await run(deno, [...args], env);
+    if (r.code !== 0) return { suite, ok: false, passed: 0, failed: 1 };
+    console.log(`deno ${name}: clean`);
+  }
+  const { code, out } = await run(deno, ['test', '--allow-all', 'tests/deno/'], env);
+  const text = strip(out);
+  const m = /(ok|FAILED) \| (\d+) passed.*?\| (\d+) failed/.exec(text);
+  const passed = Number(m?.[2] ?? 0);
+  const failed = Number(m?.[3] ?? 0);
+  return { suite, ok: code === 0 && passed > 0, passed, failed };
+}
+
+async function main(): Promise<number> {
+  if (suites.includes('pgtap')) await checkPgtap();
+  const name = uniqueDatabaseName('ald_test');
+  const started = Date.now();
+  console.log(`preparing ${name} on ${redact(serverUrl)} (platform bootstrap, supabase db push, seed)`);
+  const url = await prepareDatabase(serverUrl, name, { seed: true });
+  const results: Result[] = [];
+  try {
+    if (suites.includes('pgtap')) {
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      await sql`create extension if not exists pgtap schema extensions`;
+      await sql.unsafe(`alter database "${name}" set search_path = "$user", public, extensions`);
+      await sql.end();
+    }
+    console.log(`database ready in ${Date.now() - started} ms`);
+    for (const suite of suites) {
+      console.log(`\n=== ${suite} ===`);
+      results.push(await runSuite(suite, url));
+    }
+  } finally {
+    if (values.keep) console.log(`kept database: ${url}`);
+    else await dropDatabase(serverUrl, name);
+  }
+  console.log('\n=== summary ===');
+  for (const r of results) console.log(`${r.suite.padEnd(7)} ${r.ok ? 'ok    ' : 'FAILED'} ${r.passed} passed, ${r.failed} failed`);
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  const ok = results.every((r) => r.ok);
+  console.log(`tests: ${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed`);
+  return ok ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
