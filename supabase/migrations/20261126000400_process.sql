@@ -49,6 +49,7 @@ create table public.process_executions (
   started_at timestamptz not null default now(),
   ended_at timestamptz,
   error_message text,
+  request_id uuid unique,
   check ((status = 'running') = (ended_at is null)),
   check (ended_at >= started_at)
 );
@@ -63,6 +64,7 @@ comment on column public.process_executions.operator_id is 'Auth user responsibl
 comment on column public.process_executions.started_at is 'Start of the run.';
 comment on column public.process_executions.ended_at is 'End of the run; null while running.';
 comment on column public.process_executions.error_message is 'Why the run failed or was aborted.';
+comment on column public.process_executions.request_id is 'Idempotency key of the start_process call: a retried start returns this execution instead of failing.';
 create index process_executions_machine_id_idx on public.process_executions (machine_id, started_at desc);
 create index process_executions_recipe_id_idx on public.process_executions (recipe_id);
 create index process_executions_command_id_idx on public.process_executions (command_id);
@@ -147,6 +149,7 @@ create table public.parameter_changes (
   reason text check (length(reason) <= 1000),
   process_id uuid references public.process_executions (id) on delete set null,
   step_execution_id uuid references public.step_executions (id) on delete set null,
+  request_id uuid unique,
   changed_at timestamptz not null default now()
 );
 comment on table public.parameter_changes is 'Audit of every setpoint change, written by a trigger whoever makes it.';
@@ -163,6 +166,7 @@ comment on column public.parameter_changes.source is 'operator, recipe, controll
 comment on column public.parameter_changes.reason is 'Why, in words (at most 1000 characters).';
 comment on column public.parameter_changes.process_id is 'The process execution during which a recipe changed it.';
 comment on column public.parameter_changes.step_execution_id is 'The step execution that changed it.';
+comment on column public.parameter_changes.request_id is 'Idempotency key of the set_parameter_value call: a retried call with the same key writes nothing twice.';
 comment on column public.parameter_changes.changed_at is 'When (transaction time).';
 create index parameter_changes_parameter_id_idx on public.parameter_changes (parameter_id, changed_at desc);
 create index parameter_changes_machine_id_idx on public.parameter_changes (machine_id, changed_at desc);

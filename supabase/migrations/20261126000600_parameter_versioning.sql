@@ -68,14 +68,21 @@ declare
   row_ public.component_parameters := case when tg_op = 'DELETE' then old else new end;
   claims jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
 begin
-  insert into public.machine_parameter_epochs as e (machine_id, epoch, changed_at)
-  values (row_.machine_id, 1, now())
-  on conflict (machine_id) do update set epoch = e.epoch + 1, changed_at = now();
+  -- A delete may come from deleting the machine itself (cascade), whose epoch row is then gone or
+  -- going: re-creating it would violate its foreign key. So a delete only moves an existing epoch.
+  if tg_op = 'DELETE' then
+    update public.machine_parameter_epochs e set epoch = e.epoch + 1, changed_at = now()
+    where e.machine_id = row_.machine_id;
+  else
+    insert into public.machine_parameter_epochs as e (machine_id, epoch, changed_at)
+    values (row_.machine_id, 1, now())
+    on conflict (machine_id) do update set epoch = e.epoch + 1, changed_at = now();
+  end if;
 
   if tg_op = 'UPDATE' and new.set_value is distinct from old.set_value then
     insert into public.parameter_changes
       (parameter_id, machine_id, old_value, new_value, old_version, new_version,
-       changed_by, changed_by_role, source, reason, process_id, step_execution_id)
+       changed_by, changed_by_role, source, reason, process_id, step_execution_id, request_id)
     values
       (new.id, new.machine_id, old.set_value, new.set_value, old.version, new.version,
        nullif(claims ->> 'sub', '')::uuid,
@@ -83,7 +90,8 @@ begin
        coalesce(nullif(current_setting('ald.change_source', true), '')::public.change_source, 'system'),
        nullif(current_setting('ald.change_reason', true), ''),
        nullif(current_setting('ald.change_process_id', true), '')::uuid,
-       nullif(current_setting('ald.change_step_execution_id', true), '')::uuid);
+       nullif(current_setting('ald.change_step_execution_id', true), '')::uuid,
+       nullif(current_setting('ald.change_request_id', true), '')::uuid);
   end if;
 
   perform pg_notify('ald_parameter_changes', json_build_object(

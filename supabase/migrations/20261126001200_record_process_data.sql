@@ -1,0 +1,128 @@
+-- Recording: a whole tick (or many buffered ticks) of PLC readings in one round trip, replacing
+-- 1 + N + ceil(P/50) requests. Idempotent on (process_id, parameter_id, ts): a retried call
+-- inserts nothing twice and reports how many rows were new.
+--
+-- Error codes: 22004 null process_id; 22023 arrays of unequal length, null ids or timestamps,
+-- NaN/infinite values, more than 100000 rows, parameters not on the process's machine;
+-- P0002 unknown process; 42501 caller may not operate the machine; 55000 process not running
+-- (rows stamped at or before the end of a finished run are still accepted, so a buffered
+-- backlog sent after complete_process is not lost).
+
+create function public.record_process_data(
+  process_id uuid,
+  parameter_ids uuid[],
+  "values" double precision[],
+  timestamps timestamptz[] default null,
+  set_points double precision[] default null
+) returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  n integer := coalesce(cardinality(parameter_ids), 0);
+  pe record;
+  latest timestamptz;
+  unknown uuid;
+  inserted integer;
+begin
+  if process_id is null then
+    raise exception using errcode = '22004', message = 'process_id is required';
+  end if;
+  if n = 0 and coalesce(cardinality("values"), 0) = 0 then
+    return 0;
+  end if;
+  if n > 100000 then
+    raise exception using errcode = '22023', message = 'too many rows in one call',
+      detail = format('got %s, the limit is 100000', n), hint = 'send the backlog in several calls';
+  end if;
+  if coalesce(cardinality("values"), 0) <> n then
+    raise exception using errcode = '22023', message = 'parameter_ids and values must have the same length',
+      detail = format('parameter_ids has %s elements, values has %s', n, coalesce(cardinality("values"), 0));
+  end if;
+  if timestamps is not null and cardinality(timestamps) not in (1, n) then
+    raise exception using errcode = '22023', message = 'timestamps must have one element or as many as parameter_ids',
+      detail = format('parameter_ids has %s elements, timestamps has %s', n, cardinality(timestamps));
+  end if;
+  if set_points is not null and cardinality(set_points) <> n then
+    raise exception using errcode = '22023', message = 'set_points must have as many elements as parameter_ids',
+      detail = format('parameter_ids has %s elements, set_points has %s', n, cardinality(set_points));
+  end if;
+  if array_position(parameter_ids, null) is not null then
+    raise exception using errcode = '22023', message = 'parameter_ids must not contain null',
+      detail = format('null at position %s', array_position(parameter_ids, null));
+  end if;
+  if timestamps is not null and array_position(timestamps, null) is not null then
+    raise exception using errcode = '22023', message = 'timestamps must not contain null',
+      detail = format('null at position %s', array_position(timestamps, null));
+  end if;
+  if exists (select 1 from unnest("values") v where v in ('NaN', 'Infinity', '-Infinity'))
+     or exists (select 1 from unnest(set_points) v where v in ('NaN', 'Infinity', '-Infinity')) then
+    raise exception using errcode = '22023', message = 'values and set_points must be finite numbers or null',
+      hint = 'send null for a reading the PLC could not provide';
+  end if;
+
+  select e.id, e.machine_id, e.status, e.ended_at into pe
+  from public.process_executions e where e.id = record_process_data.process_id;
+  if not found then
+    raise exception using errcode = 'P0002', message = 'process not found',
+      detail = format('no process execution %s', record_process_data.process_id);
+  end if;
+  if not private.has_machine_role(pe.machine_id, 'operator') then
+    raise exception using errcode = '42501', message = 'not allowed to operate this machine',
+      detail = format('recording for process %s needs the operator role on machine %s', pe.id, pe.machine_id);
+  end if;
+  latest := coalesce((select max(t) from unnest(timestamps) t), now());
+  if pe.status <> 'running' and latest > pe.ended_at then
+    raise exception using errcode = '55000', message = 'process is not running',
+      detail = format('process %s is %s since %s; rows after that are refused', pe.id, pe.status, pe.ended_at);
+  end if;
+
+  select u.id into unknown
+  from (select distinct x as id from unnest(parameter_ids) x) u
+  where not exists (
+    select 1 from public.component_parameters p where p.id = u.id and p.machine_id = pe.machine_id)
+  limit 1;
+  if unknown is not null then
+    raise exception using errcode = '22023', message = 'parameter does not belong to the process''s machine',
+      detail = format('parameter %s is not a parameter of machine %s', unknown, pe.machine_id);
+  end if;
+
+  insert into public.process_data_points as d (process_id, parameter_id, ts, value, set_point)
+  select pe.id, r.parameter_id,
+         case when timestamps is null then now()
+              when cardinality(timestamps) = 1 then timestamps[1]
+              else r.ts end,
+         r.value, r.set_point
+  from unnest(parameter_ids, "values", set_points, timestamps) as r(parameter_id, value, set_point, ts)
+  where r.parameter_id is not null
+  on conflict do nothing;
+  get diagnostics inserted = row_count;
+
+  -- The last reading, for dashboards. Never moves backwards in time; does not bump version.
+  -- skip locked: a row held by a concurrent setpoint write or another tick is simply updated by
+  -- the next tick, so recording never waits on it and two ticks cannot deadlock.
+  update public.component_parameters p
+  set current_value = l.value, current_value_at = l.ts
+  from (
+    select distinct on (r.parameter_id) r.parameter_id, r.value,
+           case when timestamps is null then now()
+                when cardinality(timestamps) = 1 then timestamps[1]
+                else r.ts end as ts
+    from unnest(parameter_ids, "values", timestamps) as r(parameter_id, value, ts)
+    where r.parameter_id is not null
+    order by r.parameter_id, 3 desc
+  ) l
+  where p.id = l.parameter_id
+    and (p.current_value_at is null or p.current_value_at < l.ts)
+    and p.id in (select c.id from public.component_parameters c
+                 where c.id = any (parameter_ids) for update skip locked);
+
+  return inserted;
+end;
+$$;
+comment on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) is
+  'Inserts recorded readings in one round trip: parallel arrays parameter_ids/values (and optional set_points); timestamps null (now), one element (the whole call is one tick) or one per row (several buffered ticks). Idempotent on (process_id, parameter_id, ts); returns the number of new rows. Also stores each parameter''s latest reading as current_value. Errors: 22004, 22023 (unequal lengths, nulls, non-finite values, foreign parameters, > 100000 rows), P0002, 42501, 55000 (process ended before the rows'' timestamps).';
+revoke execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) from public, anon;
+grant execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) to authenticated, service_role;

@@ -1,0 +1,109 @@
+-- Ending a run in one round trip: closes the open step, ends the execution, frees the machine and
+-- completes the command. Idempotent: completing an execution again with the same status replies
+-- with its summary.
+
+create function private.process_summary(process_id uuid, replayed boolean)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'process_id', e.id,
+    'machine_id', e.machine_id,
+    'command_id', e.command_id,
+    'status', e.status,
+    'started_at', e.started_at,
+    'ended_at', e.ended_at,
+    'duration_ms', round(extract(epoch from (e.ended_at - e.started_at)) * 1000),
+    'completed_steps', st.completed_steps,
+    'total_steps', st.total_steps,
+    'progress_percent', st.progress_percent,
+    'error_message', e.error_message,
+    'replayed', replayed)
+  from public.process_executions e
+  join public.process_execution_state st on st.process_id = e.id
+  where e.id = process_summary.process_id;
+$$;
+comment on function private.process_summary(uuid, boolean) is 'The jsonb reply of complete_process.';
+
+create function public.complete_process(
+  process_id uuid,
+  status public.execution_status default 'completed',
+  error_message text default null
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  pe public.process_executions;
+  closed integer;
+begin
+  if complete_process.process_id is null then
+    raise exception using errcode = '22004', message = 'process_id is required';
+  end if;
+  if complete_process.status is null or complete_process.status = 'running' then
+    raise exception using errcode = '22023', message = 'status must be completed, failed or aborted',
+      detail = format('got %s', coalesce(complete_process.status::text, 'null'));
+  end if;
+
+  select * into pe from public.process_executions e where e.id = complete_process.process_id for update;
+  if not found then
+    raise exception using errcode = 'P0002', message = 'process not found',
+      detail = format('no process execution %s', complete_process.process_id);
+  end if;
+  if not private.has_machine_role(pe.machine_id, 'operator') then
+    raise exception using errcode = '42501', message = 'not allowed to operate this machine',
+      detail = format('completing process %s needs the operator role on machine %s', pe.id, pe.machine_id);
+  end if;
+  if pe.status <> 'running' then
+    if pe.status = complete_process.status then
+      return private.process_summary(pe.id, true);
+    end if;
+    raise exception using errcode = '55000', message = 'process has already ended',
+      detail = format('process %s ended as %s', pe.id, pe.status);
+  end if;
+
+  update public.step_executions x
+  set status = case when complete_process.status = 'completed' then 'completed'::public.step_execution_status
+                    else 'aborted'::public.step_execution_status end,
+      ended_at = now(),
+      error_message = coalesce(complete_process.error_message, x.error_message)
+  where x.process_id = pe.id and x.status = 'running';
+  get diagnostics closed = row_count;
+
+  update public.process_executions e
+  set status = complete_process.status, ended_at = greatest(now(), e.started_at),
+      error_message = complete_process.error_message
+  where e.id = pe.id;
+
+  update public.process_execution_state x
+  set current_step_id = null, current_step_execution_id = null,
+      completed_steps = x.completed_steps + closed,
+      progress_percent = case when complete_process.status = 'completed' then 100
+                              else least(100, round(100.0 * (x.completed_steps + closed) / greatest(x.total_steps, 1), 2)) end,
+      updated_at = now()
+  where x.process_id = pe.id;
+
+  update public.machines m
+  set status = 'idle', current_process_id = null
+  where m.id = pe.machine_id and m.current_process_id is not distinct from pe.id;
+
+  if pe.command_id is not null then
+    update public.recipe_commands c
+    set status = case when complete_process.status = 'completed' then 'completed'::public.command_status
+                      else 'failed'::public.command_status end,
+        completed_at = now(),
+        error_message = complete_process.error_message
+    where c.id = pe.command_id and c.status in ('pending', 'claimed', 'executing');
+  end if;
+
+  return private.process_summary(pe.id, false);
+end;
+$$;
+comment on function public.complete_process(uuid, public.execution_status, text) is
+  'Ends a run in one round trip: closes the open step (completed, or aborted when the run did not complete), sets the execution''s status and ended_at, frees the machine (idle) and completes or fails its command; returns a summary (jsonb). Completing again with the same status replies with replayed=true. Errors: 22004, 22023 (status running or null), P0002, 42501, 55000 (already ended with another status).';
+revoke execute on function public.complete_process(uuid, public.execution_status, text) from public, anon;
+grant execute on function public.complete_process(uuid, public.execution_status, text) to authenticated, service_role;
