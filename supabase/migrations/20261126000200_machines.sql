@@ -70,8 +70,6 @@ create table public.component_parameters (
   min_value double precision,
   max_value double precision,
   set_value double precision,
-  current_value double precision,
-  current_value_at timestamptz,
   is_writable boolean not null default false,
   is_active boolean not null default true,
   component_activated boolean not null default true,
@@ -106,7 +104,7 @@ create table public.component_parameters (
   constraint component_parameters_write_pair check (
     (write_modbus_address is null) = (write_modbus_type is null))
 );
-comment on table public.component_parameters is 'A value of a component: its limits, setpoint, last reading and Modbus addresses. version moves on every change except the last reading.';
+comment on table public.component_parameters is 'A value of a component: its limits, setpoint and Modbus addresses; version moves on every change. Readings are not stored here (they change every second and would churn every cache): the last reading of a parameter is its latest row in process_data_points, and a controller always reads the PLC.';
 comment on column public.component_parameters.id is 'Parameter id.';
 comment on column public.component_parameters.component_id is 'The component the parameter belongs to.';
 comment on column public.component_parameters.machine_id is 'The component''s machine, denormalised for RLS and per-machine reads; kept equal by the composite foreign key.';
@@ -117,8 +115,6 @@ comment on column public.component_parameters.data_type is 'float, integer (whol
 comment on column public.component_parameters.min_value is 'Lowest allowed setpoint, inclusive; null for no lower bound.';
 comment on column public.component_parameters.max_value is 'Highest allowed setpoint, inclusive; null for no upper bound.';
 comment on column public.component_parameters.set_value is 'The setpoint: within [min_value, max_value], finite, whole for integer, 0/1 for binary.';
-comment on column public.component_parameters.current_value is 'Last reading stored by record_process_data (telemetry; does not move version). Controllers read the PLC, never this column.';
-comment on column public.component_parameters.current_value_at is 'Timestamp of current_value.';
 comment on column public.component_parameters.is_writable is 'Whether setpoints may be written (needs a write address).';
 comment on column public.component_parameters.is_active is 'Inactive parameters are neither read by default nor written.';
 comment on column public.component_parameters.component_activated is 'Copy of machine_components.is_activated kept by a trigger, so that switching a component moves the version of its parameters and cached rows carry it.';

@@ -5,7 +5,10 @@
 
 create table public.process_data_points (
   process_id uuid not null references public.process_executions (id) on delete cascade,
-  parameter_id uuid not null references public.component_parameters (id) on delete cascade,
+  -- No foreign key to component_parameters: on a table that takes P rows a second the per-row
+  -- check doubled the insert time of a tick. record_process_data checks that every parameter
+  -- belongs to the process's machine, once per call; only service_role may insert directly.
+  parameter_id uuid not null,
   ts timestamptz not null,
   value double precision check (value not in ('NaN', 'Infinity', '-Infinity')),
   set_point double precision check (set_point not in ('NaN', 'Infinity', '-Infinity')),
@@ -18,9 +21,8 @@ comment on column public.process_data_points.parameter_id is 'The parameter read
 comment on column public.process_data_points.ts is 'When the PLC was read (controller clock).';
 comment on column public.process_data_points.value is 'The reading; null when the PLC had none; never NaN or infinite.';
 comment on column public.process_data_points.set_point is 'The setpoint in force at that time, when known.';
--- The primary key leads with process_id and covers that foreign key; this one covers parameter_id
--- and serves "history of one parameter" reads.
-create index process_data_points_parameter_id_ts_idx on public.process_data_points (parameter_id, ts);
+-- The primary key leads with process_id: it covers the foreign key and serves the reads of one
+-- parameter of one process over time.
 
 create table public.process_data_points_default partition of public.process_data_points default;
 comment on table public.process_data_points_default is 'Catch-all partition for rows outside every monthly partition; create_process_data_partitions moves them out.';

@@ -5,36 +5,28 @@
 -- payload: {"id": "<parameter uuid>", "version": <bigint>, "machine_id": "<uuid>", "op": "INSERT|UPDATE|DELETE"}
 -- Notifications are delivered at commit, so a listener never sees a version that can roll back.
 
--- BEFORE UPDATE: bump version when anything but the last reading changed. The caller cannot
--- move version itself (in either direction): a version never goes backwards.
+-- BEFORE UPDATE: bump version when anything changed. The caller cannot move version itself (in
+-- either direction): a version never goes backwards.
 create function private.component_parameters_bump_version() returns trigger
 language plpgsql
 set search_path = ''
 as $$
-declare
-  probe public.component_parameters;
 begin
   -- component_activated mirrors machine_components.is_activated: only that table's trigger
   -- (one trigger level down) may change it.
   if pg_trigger_depth() = 1 then
     new.component_activated := old.component_activated;
   end if;
-  probe := new;
-  probe.current_value := old.current_value;
-  probe.current_value_at := old.current_value_at;
-  probe.version := old.version;
-  probe.updated_at := old.updated_at;
-  if probe is distinct from old then
+  new.version := old.version;
+  new.updated_at := old.updated_at;
+  if new is distinct from old then
     new.version := old.version + 1;
     new.updated_at := now();
-  else
-    new.version := old.version;
-    new.updated_at := old.updated_at;
   end if;
   return new;
 end;
 $$;
-comment on function private.component_parameters_bump_version() is 'Trigger: version := old.version + 1 on any change but the last reading; otherwise version is kept as it was.';
+comment on function private.component_parameters_bump_version() is 'Trigger: version := old.version + 1 on any change of the row; an update that changes nothing keeps the version.';
 
 create trigger component_parameters_bump_version
   before update on public.component_parameters

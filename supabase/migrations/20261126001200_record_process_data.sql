@@ -100,29 +100,10 @@ begin
   on conflict do nothing;
   get diagnostics inserted = row_count;
 
-  -- The last reading, for dashboards. Never moves backwards in time; does not bump version.
-  -- skip locked: a row held by a concurrent setpoint write or another tick is simply updated by
-  -- the next tick, so recording never waits on it and two ticks cannot deadlock.
-  update public.component_parameters p
-  set current_value = l.value, current_value_at = l.ts
-  from (
-    select distinct on (r.parameter_id) r.parameter_id, r.value,
-           case when timestamps is null then now()
-                when cardinality(timestamps) = 1 then timestamps[1]
-                else r.ts end as ts
-    from unnest(parameter_ids, "values", timestamps) as r(parameter_id, value, ts)
-    where r.parameter_id is not null
-    order by r.parameter_id, 3 desc
-  ) l
-  where p.id = l.parameter_id
-    and (p.current_value_at is null or p.current_value_at < l.ts)
-    and p.id in (select c.id from public.component_parameters c
-                 where c.id = any (parameter_ids) for update skip locked);
-
   return inserted;
 end;
 $$;
 comment on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) is
-  'Inserts recorded readings in one round trip: parallel arrays parameter_ids/values (and optional set_points); timestamps null (now), one element (the whole call is one tick) or one per row (several buffered ticks). Idempotent on (process_id, parameter_id, ts); returns the number of new rows. Also stores each parameter''s latest reading as current_value. Errors: 22004, 22023 (unequal lengths, nulls, non-finite values, foreign parameters, > 100000 rows), P0002, 42501, 55000 (process ended before the rows'' timestamps).';
+  'Inserts recorded readings in one round trip: parallel arrays parameter_ids/values (and optional set_points); timestamps null (now), one element (the whole call is one tick) or one per row (several buffered ticks). Idempotent on (process_id, parameter_id, ts); returns the number of new rows. Errors: 22004, 22023 (unequal lengths, nulls, non-finite values, foreign parameters, > 100000 rows), P0002, 42501, 55000 (process ended before the rows'' timestamps).';
 revoke execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) from public, anon;
 grant execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) to authenticated, service_role;
