@@ -31,6 +31,9 @@ alter table public.process_data_points_default enable row level security;
 create function public.create_process_data_partitions(months_ahead integer default 3, from_month date default null)
 returns setof text
 language plpgsql
+-- definer: creating and attaching partitions needs the table owner's rights, which service_role
+-- (the only role granted execute) does not have; the partitions are then owned like their parent.
+security definer
 set search_path = ''
 as $$
 declare
@@ -70,7 +73,7 @@ begin
 end;
 $$;
 comment on function public.create_process_data_partitions(integer, date) is
-  'Creates the monthly partitions of process_data_points from from_month (default: this month) through months_ahead months later, moving rows out of the default partition. Idempotent; returns the partitions it created. Run monthly (pg_cron) or at deploy.';
+  'Creates the monthly partitions of process_data_points from from_month (default: this month) through months_ahead months later, moving rows out of the default partition. Idempotent; returns the partitions it created. Run monthly (pg_cron) or at deploy. Security definer (runs as the table owner); executable by service_role only.';
 
 -- Prepare last month through three months ahead.
 select public.create_process_data_partitions(4, (date_trunc('month', current_date) - interval '1 month')::date);
