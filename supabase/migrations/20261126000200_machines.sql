@@ -123,10 +123,12 @@ comment on column public.component_parameters.read_modbus_type is 'Modbus table 
 comment on column public.component_parameters.write_modbus_address is 'Modbus address the setpoint is written to (0-65535).';
 comment on column public.component_parameters.write_modbus_type is 'Modbus table of the write address: coil or holding_register.';
 comment on column public.component_parameters.modbus_value_type is 'Register encoding (bool, int16, float32 ...).';
-comment on column public.component_parameters.version is 'Starts at 1 and is bumped by a trigger on every change of the row except the last reading; caches compare it.';
+comment on column public.component_parameters.version is 'Starts at 1 and is bumped by a trigger on every change of the row; caches compare it and never go back to a lower one.';
 comment on column public.component_parameters.created_at is 'When the row was created.';
 comment on column public.component_parameters.updated_at is 'When the definition or setpoint last changed.';
--- The unique (component_id, name) index leads with component_id: it covers the composite foreign key.
+-- The composite foreign key gets its own index: the unique (component_id, name) index leads with
+-- component_id only, and the linter (and 01-schema.test.sql) want the foreign key's columns leading.
+create index component_parameters_component_id_machine_id_idx on public.component_parameters (component_id, machine_id);
 create index component_parameters_machine_id_idx on public.component_parameters (machine_id);
 
 create table public.machine_parameter_epochs (

@@ -15,7 +15,8 @@ create table public.recipe_commands (
   completed_at timestamptz,
   process_id uuid,
   error_message text,
-  check (command_type <> 'start_recipe' or recipe_id is not null),
+  -- a finished command may outlive its recipe (recipe_id set null on delete); an open one may not
+  check (command_type <> 'start_recipe' or recipe_id is not null or status in ('completed', 'failed', 'cancelled')),
   check (status <> 'pending' or claimed_at is null),
   check (status not in ('claimed', 'executing') or claimed_at is not null),
   check (completed_at is null or status in ('completed', 'failed', 'cancelled'))
@@ -24,7 +25,7 @@ comment on table public.recipe_commands is 'The controller''s queue: operators i
 comment on column public.recipe_commands.id is 'Command id.';
 comment on column public.recipe_commands.machine_id is 'The machine that must execute the command.';
 comment on column public.recipe_commands.command_type is 'What to do: start_recipe, stop_recipe, pause_recipe, resume_recipe or set_parameter.';
-comment on column public.recipe_commands.recipe_id is 'The recipe to start (required for start_recipe).';
+comment on column public.recipe_commands.recipe_id is 'The recipe to start (required for start_recipe until the command is finished; a recipe with open commands cannot be deleted).';
 comment on column public.recipe_commands.parameters is 'Command arguments as a JSON object.';
 comment on column public.recipe_commands.status is 'pending, claimed, executing, completed, failed or cancelled.';
 comment on column public.recipe_commands.created_by is 'Auth user who issued the command.';

@@ -84,17 +84,26 @@ grant execute on function public.get_parameters(uuid[]) to authenticated, servic
 
 create function public.get_parameter_epochs(machine_ids uuid[])
 returns table (machine_id uuid, epoch bigint, changed_at timestamptz)
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = ''
 as $$
-  select e.machine_id, e.epoch, e.changed_at
-  from public.machine_parameter_epochs e
-  where e.machine_id = any (machine_ids)
-  order by e.machine_id;
+begin
+  if cardinality(machine_ids) > 10000 then
+    raise exception using errcode = '22023',
+      message = 'too many machine ids',
+      detail = format('got %s, the limit is 10000', cardinality(machine_ids)),
+      hint = 'split the ids into several calls';
+  end if;
+  return query
+    select e.machine_id, e.epoch, e.changed_at
+    from public.machine_parameter_epochs e
+    where e.machine_id = any (machine_ids)
+    order by e.machine_id;
+end;
 $$;
 comment on function public.get_parameter_epochs(uuid[]) is
-  'The parameter epoch of each given machine: a cheap check that tells an edge cache whether anything of the machine changed since it last looked.';
+  'The parameter epoch of each given machine: a cheap check that tells an edge cache whether anything of the machine changed since it last looked. More than 10000 ids raises 22023.';
 revoke execute on function public.get_parameter_epochs(uuid[]) from public, anon;
 grant execute on function public.get_parameter_epochs(uuid[]) to authenticated, service_role;

@@ -2,12 +2,14 @@
 --
 -- Error codes (stable; also listed in the README):
 --   22004  parameter_id or value is null
---   22023  value is NaN or infinite; a fraction for an integer parameter; not 0/1 for a binary one
+--   22023  value is NaN or infinite; a fraction for an integer parameter; not 0/1 for a binary one;
+--          process_id not on the parameter's machine, step_execution_id not of process_id
 --   22003  value outside [min_value, max_value]
 --   P0002  no such parameter
 --   42501  the caller may not operate the parameter's machine
 --   55000  parameter not writable, parameter inactive, or component deactivated
 --   40001  expected_version given and the parameter is at another version
+--   23505  request_id already used for a change of another parameter
 -- The version trigger bumps version, the audit trigger writes parameter_changes, and
 -- ald_parameter_changes is notified at commit (20261126000600_parameter_versioning.sql).
 
@@ -43,14 +45,6 @@ begin
       detail = format('got %s', apply_setpoint.value);
   end if;
 
-  -- A retried call (same request_id) whose first attempt committed: return the row, write nothing.
-  if apply_setpoint.request_id is not null and exists (
-    select 1 from public.parameter_changes c where c.request_id = apply_setpoint.request_id
-  ) then
-    select * into result from public.component_parameters cp where cp.id = apply_setpoint.parameter_id;
-    return result;
-  end if;
-
   -- The row lock serialises concurrent writers: each sees the version the previous one left.
   select * into p from public.component_parameters cp where cp.id = apply_setpoint.parameter_id for update;
   if not found then
@@ -60,6 +54,16 @@ begin
   if check_operator and not private.has_machine_role(p.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
       detail = format('setting parameter %s needs the operator role on machine %s', p.id, p.machine_id);
+  end if;
+  -- A retried call (same request_id, same parameter) whose first attempt committed: return the
+  -- row, write nothing. Only after the permission check, and only for the parameter the key was
+  -- used on: a known key must not open another machine's row or skip the checks of a new write
+  -- (a key reused on another parameter falls through, and its audit row then fails with 23505).
+  if apply_setpoint.request_id is not null and exists (
+    select 1 from public.parameter_changes c
+    where c.request_id = apply_setpoint.request_id and c.parameter_id = p.id
+  ) then
+    return p;
   end if;
   if apply_setpoint.expected_version is not null and apply_setpoint.expected_version <> p.version then
     raise exception using errcode = '40001', message = 'parameter version conflict',
@@ -90,6 +94,22 @@ begin
     raise exception using errcode = '22003', message = 'value out of range',
       detail = format('%s is outside [%s, %s] for %s', apply_setpoint.value,
         coalesce(p.min_value::text, '-inf'), coalesce(p.max_value::text, 'inf'), p.name);
+  end if;
+
+  -- The audit's process/step context must be true: a process of this machine, a step of that process.
+  if apply_setpoint.process_id is not null and not exists (
+    select 1 from public.process_executions e where e.id = apply_setpoint.process_id and e.machine_id = p.machine_id
+  ) then
+    raise exception using errcode = '22023', message = 'process_id is not a process of the parameter''s machine',
+      detail = format('process %s does not run on machine %s', apply_setpoint.process_id, p.machine_id);
+  end if;
+  if apply_setpoint.step_execution_id is not null and not exists (
+    select 1 from public.step_executions x
+    where x.id = apply_setpoint.step_execution_id and x.process_id = apply_setpoint.process_id
+  ) then
+    raise exception using errcode = '22023', message = 'step_execution_id is not a step of process_id',
+      detail = format('step execution %s does not belong to process %s', apply_setpoint.step_execution_id,
+                      coalesce(apply_setpoint.process_id::text, 'null'));
   end if;
 
   -- Context for the audit trigger, transaction-local.

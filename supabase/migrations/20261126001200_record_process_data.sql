@@ -30,9 +30,6 @@ begin
   if process_id is null then
     raise exception using errcode = '22004', message = 'process_id is required';
   end if;
-  if n = 0 and coalesce(cardinality("values"), 0) = 0 then
-    return 0;
-  end if;
   if n > 100000 then
     raise exception using errcode = '22023', message = 'too many rows in one call',
       detail = format('got %s, the limit is 100000', n), hint = 'send the backlog in several calls';
@@ -87,6 +84,10 @@ begin
   if unknown is not null then
     raise exception using errcode = '22023', message = 'parameter does not belong to the process''s machine',
       detail = format('parameter %s is not a parameter of machine %s', unknown, pe.machine_id);
+  end if;
+
+  if n = 0 then
+    return 0;
   end if;
 
   insert into public.process_data_points as d (process_id, parameter_id, ts, value, set_point)

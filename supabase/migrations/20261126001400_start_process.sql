@@ -115,13 +115,11 @@ begin
       detail = format('starting a process needs the operator role on machine %s', start_process.machine_id);
   end if;
 
-  -- A retried start whose first attempt committed returns the same execution.
-  if start_process.request_id is not null then
-    select e.id into existing from public.process_executions e
-    where e.request_id = start_process.request_id and e.machine_id = start_process.machine_id;
-    if found then
-      return private.process_plan(existing, true);
-    end if;
+  -- Users run under their own name; only the controller may credit a run to someone else.
+  if start_process.operator_id is not null and not private.is_service()
+     and start_process.operator_id is distinct from (select auth.uid()) then
+    raise exception using errcode = '42501', message = 'operator_id must be the caller',
+      detail = 'only the controller (service_role) may start a process on behalf of another user';
   end if;
 
   -- Lock the machine: two starts for one machine queue here instead of racing.
@@ -129,6 +127,17 @@ begin
   if not found then
     raise exception using errcode = 'P0002', message = 'machine not found',
       detail = format('no machine %s', start_process.machine_id);
+  end if;
+
+  -- A retried start whose first attempt committed returns the same execution. Looked up after the
+  -- machine lock: a retry that overlaps its still-running first attempt waits for it here and then
+  -- replays, instead of finding the machine running and failing with 23505.
+  if start_process.request_id is not null then
+    select e.id into existing from public.process_executions e
+    where e.request_id = start_process.request_id and e.machine_id = start_process.machine_id;
+    if found then
+      return private.process_plan(existing, true);
+    end if;
   end if;
 
   if start_process.command_id is not null then
@@ -222,6 +231,6 @@ begin
 end;
 $$;
 comment on function public.start_process(uuid, uuid, uuid, uuid, uuid) is
-  'Starts a recipe run in one round trip: creates the execution (with a recipe snapshot) and its progress row, sets the machine running, marks the command executing, and returns the plan (jsonb: process_id, total_steps, recipe, nested steps with configs, parameters). Pass recipe_id or the command_id of a start_recipe command. A repeated request_id, or a command that already started a running process, returns that execution with replayed=true. Errors: 22004, 22023, P0002, 42501, 23505 (machine already running), 55000 (machine unavailable, recipe inactive, command not runnable).';
+  'Starts a recipe run in one round trip: creates the execution (with a recipe snapshot) and its progress row, sets the machine running, marks the command executing, and returns the plan (jsonb: process_id, total_steps, recipe, nested steps with configs, parameters). Pass recipe_id or the command_id of a start_recipe command. A repeated request_id, or a command that already started a running process, returns that execution with replayed=true. Errors: 22004, 22023, P0002, 42501 (also: a user naming another operator_id), 23505 (machine already running), 55000 (machine unavailable, recipe inactive, command not runnable).';
 revoke execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) from public, anon;
 grant execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) to authenticated, service_role;

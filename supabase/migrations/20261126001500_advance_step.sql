@@ -2,6 +2,26 @@
 -- moves the progress, and for a parameter step applies the setpoint with every check of
 -- set_parameter_value, all in one transaction. If anything fails, nothing changes.
 
+-- The config of a step as the controller needs it, for the first reply and for a replay alike.
+create function private.step_config(step_id uuid, step_type public.step_type)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select case step_config.step_type
+    when 'valve' then (select jsonb_build_object('valve_number', v.valve_number, 'duration_ms', v.duration_ms)
+                       from public.valve_step_configs v where v.step_id = step_config.step_id)
+    when 'purge' then (select jsonb_build_object('duration_ms', g.duration_ms, 'gas_type', g.gas_type, 'flow_rate_sccm', g.flow_rate_sccm)
+                       from public.purge_step_configs g where g.step_id = step_config.step_id)
+    when 'parameter' then (select jsonb_build_object('parameter_id', c.parameter_id, 'value', c.value)
+                           from public.parameter_step_configs c where c.step_id = step_config.step_id)
+    when 'loop' then (select jsonb_build_object('iteration_count', l.iteration_count)
+                      from public.loop_step_configs l where l.step_id = step_config.step_id)
+  end;
+$$;
+comment on function private.step_config(uuid, public.step_type) is 'The config of one step as jsonb (valve, purge, parameter or loop fields).';
+
 create function private.step_reply(st public.process_execution_state, se public.step_executions,
                                    config jsonb, parameter public.component_parameters, replayed boolean)
 returns jsonb
@@ -90,7 +110,7 @@ begin
       if se.step_id = advance_step.step_id and se.id = st.current_step_execution_id then
         select * into param from public.component_parameters p
         where p.id = (select c.parameter_id from public.parameter_step_configs c where c.step_id = se.step_id);
-        return private.step_reply(st, se, null, param, true);
+        return private.step_reply(st, se, private.step_config(se.step_id, se.step_type), param, true);
       end if;
       raise exception using errcode = '23505', message = 'step_index was already executed',
         detail = format('process %s already ran step_index %s', pe.id, advance_step.step_index);
@@ -142,14 +162,7 @@ begin
   values (pe.id, s.id, next_index, s.step_type, advance_step.loop_iteration, null)
   returning * into se;
 
-  cfg := case s.step_type
-    when 'valve' then (select jsonb_build_object('valve_number', v.valve_number, 'duration_ms', v.duration_ms)
-                       from public.valve_step_configs v where v.step_id = s.id)
-    when 'purge' then (select jsonb_build_object('duration_ms', g.duration_ms, 'gas_type', g.gas_type, 'flow_rate_sccm', g.flow_rate_sccm)
-                       from public.purge_step_configs g where g.step_id = s.id)
-    when 'loop' then (select jsonb_build_object('iteration_count', l.iteration_count)
-                      from public.loop_step_configs l where l.step_id = s.id)
-    else null end;
+  cfg := private.step_config(s.id, s.step_type);
 
   if s.step_type = 'parameter' then
     select * into pcfg from public.parameter_step_configs c where c.step_id = s.id;
@@ -162,7 +175,6 @@ begin
         detail = format('parameter %s is not a parameter of machine %s', pcfg.parameter_id, pe.machine_id);
     end if;
     param := private.apply_setpoint(pcfg.parameter_id, pcfg.value, null, 'recipe', s.name, pe.id, se.id, null, false);
-    cfg := jsonb_build_object('parameter_id', pcfg.parameter_id, 'value', pcfg.value);
     update public.step_executions x
     set details = jsonb_build_object('parameter_id', param.id, 'value', pcfg.value, 'version', param.version)
     where x.id = se.id

@@ -82,8 +82,7 @@ begin
   update public.process_execution_state x
   set current_step_id = null, current_step_execution_id = null,
       completed_steps = x.completed_steps + closed,
-      progress_percent = case when complete_process.status = 'completed' then 100
-                              else least(100, round(100.0 * (x.completed_steps + closed) / greatest(x.total_steps, 1), 2)) end,
+      progress_percent = least(100, round(100.0 * (x.completed_steps + closed) / greatest(x.total_steps, 1), 2)),
       updated_at = now()
   where x.process_id = pe.id;
 
