@@ -9,13 +9,17 @@
  * authentication handshake; handshakes are counted in `connections` instead). Every other
  * 'Z' answers exactly one client Sync ('S') or simple Query ('Q'), i.e. one request/response
  * exchange. Caveat: N pipelined extended-protocol queries written in one go (each ending in
- * its own Sync) count N round trips even though they cost only one network latency.
+ * its own Sync) count N round trips even though they cost only one network latency, and a
+ * Parse/Describe/Flush ... Bind/Execute/Sync exchange (postgres.js's first run of a
+ * parameterised query) counts 1 although the client waits twice. For latency accounting use
+ * the extra stat `clientTurns`: the number of times, after the handshake, the client sent a
+ * message after having received server output (async NoticeResponse/NotificationResponse/
+ * ParameterStatus ignored) since its previous message, i.e. how often the client had to wait.
  *
  * Latency: rttMs/2 is added in each direction through a FIFO delay queue per direction, so
  * byte order within a connection is always preserved (never one setTimeout per chunk).
  */
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 
 export interface ProxyOptions {
   targetHost?: string;
@@ -32,6 +36,8 @@ export interface ProxyStats {
   serverMessages: Record<string, number>;
   bytesFromClient: number;
   bytesFromServer: number;
+  /** Waits by the client; see the header comment. Not part of the round-trip definition. */
+  clientTurns: number;
 }
 
 const SSL_REQUEST = 80877103;
@@ -45,45 +51,39 @@ const GSSENC_REQUEST = 80877104;
 class WireParser {
   /** 'startup': untyped Int32 length + Int32 code; 'typed': Byte1 type + Int32 length;
    *  'opaque': TLS/GSS negotiated, nothing more can be parsed. */
-  mode: 'startup' | 'typed' | 'opaque';
   /** Single-byte answers (to SSLRequest/GSSENCRequest) expected before the next typed message. */
   expectBytes = 0;
   private hdr = Buffer.alloc(8);
   private hdrLen = 0;
   private skip = 0;
 
-  constructor(mode: 'startup' | 'typed', private emit: (type: string, firstByte?: number) => void) {
-    this.mode = mode;
-  }
+  constructor(public mode: 'startup' | 'typed' | 'opaque', private emit: (type: string) => void) {}
 
   feed(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length && this.mode !== 'opaque') {
       if (this.skip > 0) {
         const n = Math.min(this.skip, chunk.length - i);
-        this.skip -= n;
-        i += n;
+        (this.skip -= n), (i += n);
         continue;
       }
       if (this.expectBytes > 0 && this.hdrLen === 0) {
-        // The server answers SSLRequest/GSSENCRequest with one bare byte ('N', 'S' or 'G').
+        // The server answers SSLRequest/GSSENCRequest with one bare byte ('N', 'S' or 'G');
+        // anything but 'N' starts TLS/GSS, after which the stream is opaque to us.
         this.expectBytes--;
-        this.emit('sslResponse', chunk[i]);
-        if (chunk[i] !== 0x4e /* N */) this.mode = 'opaque';
-        i++;
+        if (chunk[i++] !== 0x4e /* N */) this.mode = 'opaque';
+        this.emit('sslResponse');
         continue;
       }
       const need = this.mode === 'startup' ? 8 : 5;
       const n = Math.min(need - this.hdrLen, chunk.length - i);
       chunk.copy(this.hdr, this.hdrLen, i, i + n);
-      this.hdrLen += n;
-      i += n;
+      (this.hdrLen += n), (i += n);
       if (this.hdrLen < need) return; // header continues in the next chunk
       this.hdrLen = 0;
       if (this.mode === 'startup') {
-        const len = this.hdr.readInt32BE(0);
         const code = this.hdr.readInt32BE(4);
-        this.skip = Math.max(0, len - 8);
+        this.skip = Math.max(0, this.hdr.readInt32BE(0) - 8);
         if (code === SSL_REQUEST) this.emit('ssl');
         else if (code === GSSENC_REQUEST) this.emit('gssenc');
         else if (code === CANCEL_REQUEST) this.emit('cancel');
@@ -139,10 +139,7 @@ class DelayedPipe {
 
   private write(buf: Buffer | null): void {
     if (this.dest.destroyed) return;
-    if (buf === null) {
-      this.dest.end();
-      return;
-    }
+    if (buf === null) return void this.dest.end();
     if (!this.dest.write(buf) && !this.paused) {
       this.paused = true;
       this.src.pause();
@@ -160,6 +157,7 @@ interface Conn {
   server: net.Socket;
   pipes: DelayedPipe[];
   handshakeDone: boolean;
+  serverSpoke: boolean; // server output seen since the client's last message (for clientTurns)
 }
 
 /** Send a TCP RST where possible (a real "connection reset"), else just destroy. */
@@ -183,6 +181,7 @@ export class TcpProxy {
   private nextId = 1;
   private refusing = false;
   private blackoutTimer: NodeJS.Timeout | undefined;
+  private endBlackout: (() => void) | undefined;
   private s: ProxyStats = TcpProxy.emptyStats();
 
   constructor(opts: ProxyOptions = {}) {
@@ -195,7 +194,7 @@ export class TcpProxy {
   private static emptyStats(): ProxyStats {
     return {
       connections: 0, activeConnections: 0, roundTrips: 0,
-      clientMessages: {}, serverMessages: {}, bytesFromClient: 0, bytesFromServer: 0,
+      clientMessages: {}, serverMessages: {}, bytesFromClient: 0, bytesFromServer: 0, clientTurns: 0,
     };
   }
 
@@ -206,7 +205,9 @@ export class TcpProxy {
   }
 
   start(): Promise<void> {
-    const server = net.createServer((client) => this.accept(client));
+    // allowHalfOpen: a FIN from one peer must not end the other direction before the
+    // delayed data still queued for that peer has been written; we forward FINs ourselves.
+    const server = net.createServer({ allowHalfOpen: true }, (client) => this.accept(client));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -230,37 +231,33 @@ export class TcpProxy {
     };
   }
 
-  resetStats(): void {
-    this.s = TcpProxy.emptyStats();
-  }
+  resetStats(): void { this.s = TcpProxy.emptyStats(); }
 
-  setRtt(ms: number): void {
-    this.rttMs = ms;
-  }
+  setRtt(ms: number): void { this.rttMs = ms; }
 
-  resetAll(): void {
-    for (const c of this.conns) this.teardown(c);
-  }
+  resetAll(): void { for (const c of this.conns) this.teardown(c); }
 
   blackout(ms: number): Promise<void> {
+    this.endBlackout?.(); // a new blackout supersedes a running one
     this.setRefusing(true);
     this.resetAll();
     return new Promise((resolve) => {
-      clearTimeout(this.blackoutTimer);
-      this.blackoutTimer = setTimeout(() => {
-        this.blackoutTimer = undefined;
-        this.setRefusing(false);
+      this.endBlackout = () => {
+        clearTimeout(this.blackoutTimer);
+        this.endBlackout = undefined;
         resolve();
+      };
+      this.blackoutTimer = setTimeout(() => {
+        this.setRefusing(false);
+        this.endBlackout?.();
       }, ms);
     });
   }
 
-  setRefusing(on: boolean): void {
-    this.refusing = on;
-  }
+  setRefusing(on: boolean): void { this.refusing = on; }
 
   async close(): Promise<void> {
-    clearTimeout(this.blackoutTimer);
+    this.endBlackout?.(); // never leave a caller awaiting a blackout hanging
     this.refusing = true;
     this.resetAll();
     const server = this.server;
@@ -279,12 +276,12 @@ export class TcpProxy {
     client.on('error', () => {}); // errors are handled through 'close'
     if (this.refusing) return reset(client);
     client.setNoDelay(true);
-    const server = net.connect({ host: this.targetHost, port: this.targetPort });
+    const server = net.connect({ host: this.targetHost, port: this.targetPort, allowHalfOpen: true });
     server.on('error', () => {});
     server.setNoDelay(true);
     const half = () => this.rttMs / 2;
     const c: Conn = {
-      id: this.nextId++, client, server, handshakeDone: false,
+      id: this.nextId++, client, server, handshakeDone: false, serverSpoke: false,
       pipes: [new DelayedPipe(client, server, half), new DelayedPipe(server, client, half)],
     };
     this.conns.add(c);
@@ -293,6 +290,8 @@ export class TcpProxy {
     const count = (rec: Record<string, number>, t: string) => (rec[t] = (rec[t] ?? 0) + 1);
     const serverParser = new WireParser('typed', (t) => {
       count(this.s.serverMessages, t);
+      if (t === 'sslResponse' && serverParser.mode === 'opaque') clientParser.mode = 'opaque';
+      if (t !== 'N' && t !== 'A' && t !== 'S') c.serverSpoke = true;
       if (t !== 'Z') return;
       if (c.handshakeDone) this.s.roundTrips++;
       else c.handshakeDone = true;
@@ -300,6 +299,10 @@ export class TcpProxy {
     const clientParser = new WireParser('startup', (t) => {
       count(this.s.clientMessages, t);
       if (t === 'ssl' || t === 'gssenc') serverParser.expectBytes++;
+      if (c.handshakeDone && c.serverSpoke && t !== 'X') {
+        this.s.clientTurns++;
+        c.serverSpoke = false;
+      }
       this.onClientMessage?.(t, c.id);
     });
 
