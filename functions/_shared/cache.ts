@@ -1,0 +1,235 @@
+// The isolate's parameter cache. Pure: no database, no clock but the injected one; the parameters
+// function drives it. Three maps:
+//   rows     VersionedStore of parameter rows shared by everyone: a version never goes backwards,
+//            so a late reply cannot undo a newer row (e.g. one written through set-parameter).
+//   entries  answers to queries, per principal: the ids a caller was shown and the epoch of each
+//            machine those rows came from. Per principal because RLS decides what a query returns,
+//            so one user's answer is never served to another.
+//   epochs   per machine, the newest machine_parameter_epochs.epoch seen and when it was read.
+// An entry is served while it is younger than the TTL, its rows are cached, and every machine's
+// epoch equals the one it was filled at. Epochs older than epochCheckMs are re-read (one query for
+// all of them, shared by concurrent requests) before serving: that bounds staleness.
+import { VersionedStore } from '../../src/versioned-store.ts';
+import type { ParameterRow } from './parameter-row.ts';
+
+export interface CacheOptions {
+  ttlMs?: number;
+  refreshAfterMs?: number;
+  epochCheckMs?: number;
+  maxEntries?: number;
+  now?: () => number;
+}
+
+export interface CacheEntry {
+  readonly principal: string;
+  readonly key: string;
+  readonly ids: readonly string[];
+  /** machine id → epoch the rows were read at. */
+  readonly epochs: Map<string, number>;
+  readonly storedAt: number;
+}
+
+interface KnownEpoch {
+  epoch: number;
+  checkedAt: number;
+}
+
+/** Epochs read around a write, in the write's transaction (see noteWrite). */
+export interface WriteProbe {
+  epochBefore: number;
+  epochAfter: number;
+  versionBefore: number;
+}
+
+export class ParameterCache {
+  readonly ttlMs: number;
+  readonly refreshAfterMs: number;
+  readonly epochCheckMs: number;
+  readonly maxEntries: number;
+  readonly rows: VersionedStore<ParameterRow>;
+  private readonly now: () => number;
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly epochs = new Map<string, KnownEpoch>();
+  private readonly epochChecks = new Map<string, Promise<void>>();
+  private readonly refreshing = new Set<string>();
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(options: CacheOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 300_000;
+    this.refreshAfterMs = options.refreshAfterMs ?? 60_000;
+    this.epochCheckMs = options.epochCheckMs ?? 1_000;
+    this.maxEntries = options.maxEntries ?? 1_000;
+    this.now = options.now ?? Date.now;
+    this.rows = new VersionedStore<ParameterRow>({ ttlMs: this.ttlMs, now: this.now });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The entry for principal+key if it is within its TTL and all its rows are cached. */
+  lookup(principal: string, key: string): CacheEntry | undefined {
+    const entry = this.entries.get(`${principal}\n${key}`);
+    if (!entry) return undefined;
+    const fresh = this.now() - entry.storedAt <= this.ttlMs && entry.ids.every((id) => this.rows.get(id) !== undefined);
+    if (!fresh) this.entries.delete(`${principal}\n${key}`);
+    return fresh ? entry : undefined;
+  }
+
+  /** Machines of the entry whose epoch was not read within epochCheckMs. */
+  dueMachines(entry: CacheEntry): string[] {
+    const now = this.now();
+    return [...entry.epochs.keys()].filter((m) => {
+      const known = this.epochs.get(m);
+      return !known || now - known.checkedAt >= this.epochCheckMs;
+    });
+  }
+
+  /**
+   * Makes sure the epochs of `machines` are fresh. Machines already being checked by another
+   * request are awaited, not read twice; the rest are read with one call of `read`, which returns
+   * the epochs visible to `principal` (a machine missing from it is no longer visible to them).
+   */
+  async checkEpochs(
+    principal: string,
+    machines: readonly string[],
+    read: (ids: string[]) => Promise<Map<string, number>>,
+  ): Promise<void> {
+    const waits: Promise<void>[] = [];
+    const mine: string[] = [];
+    for (const m of machines) {
+      const running = this.epochChecks.get(m);
+      if (running) waits.push(running);
+      else mine.push(m);
+    }
+    if (mine.length > 0) {
+      const check = read(mine).then((found) => this.applyEpochs(principal, mine, found));
+      const done = check.finally(() => {
+        for (const m of mine) if (this.epochChecks.get(m) === done) this.epochChecks.delete(m);
+      });
+      for (const m of mine) this.epochChecks.set(m, done);
+      waits.push(done);
+    }
+    await Promise.all(waits);
+  }
+
+  private applyEpochs(principal: string, checked: readonly string[], found: Map<string, number>): void {
+    const now = this.now();
+    for (const m of checked) {
+      const epoch = found.get(m);
+      if (epoch === undefined) {
+        // Gone, or hidden from this caller now: their answers about it must be fetched again.
+        this.epochs.delete(m);
+        for (const [k, e] of this.entries) if (e.principal === principal && e.epochs.has(m)) this.entries.delete(k);
+      } else {
+        this.raiseEpoch(m, epoch, now);
+      }
+    }
+  }
+
+  /** An epoch only moves forward here, so a slow reply cannot make an outdated entry current again. */
+  private raiseEpoch(machine: string, epoch: number, checkedAt: number): void {
+    const known = this.epochs.get(machine);
+    this.epochs.set(machine, { epoch: Math.max(epoch, known?.epoch ?? epoch), checkedAt });
+  }
+
+  /** True when no machine of the entry changed since it was filled. */
+  isCurrent(entry: CacheEntry): boolean {
+    for (const [m, epoch] of entry.epochs) if (this.epochs.get(m)?.epoch !== epoch) return false;
+    return true;
+  }
+
+  /** The entry's rows in its order, each at the newest version this isolate knows. */
+  rowsOf(entry: CacheEntry): ParameterRow[] {
+    return entry.ids.map((id) => this.rows.peek(id)!.row);
+  }
+
+  /**
+   * Stores the rows of a fresh read and, when every row's machine epoch was read with them, the
+   * answer itself. `epochs` must have been read no later than the rows (the same statement or an
+   * earlier one): then a change in between shows as a newer epoch and costs a refetch, never a
+   * stale answer. Returns the rows to serve (newer cached versions win) and whether it was stored.
+   */
+  fill(
+    principal: string,
+    key: string,
+    rows: readonly ParameterRow[],
+    epochs: Map<string, number>,
+  ): { rows: ParameterRow[]; stored: boolean } {
+    const now = this.now();
+    for (const row of rows) this.rows.put(row);
+    for (const [m, epoch] of epochs) this.raiseEpoch(m, epoch, now);
+    const served = rows.map((row) => this.rows.peek(row.id)?.row ?? row);
+    // Without an epoch for every machine nothing could tell when the answer goes stale.
+    const stored = epochs.size > 0 && rows.every((row) => epochs.has(row.machine_id));
+    const id = `${principal}\n${key}`;
+    this.entries.delete(id); // a newer answer replaces the old one even when it cannot be kept
+    if (stored) {
+      // Re-inserted at the end: Map order is the eviction order.
+      this.entries.set(id, { principal, key, ids: rows.map((r) => r.id), epochs: new Map(epochs), storedAt: now });
+      while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    }
+    return { rows: served, stored };
+  }
+
+  /**
+   * A write through this isolate returned `row`: later reads serve it at once. With a probe (the
+   * machine epoch before and after, and the row's version before, all read in the write's
+   * transaction) entries that were current stay current: when the epoch moved by exactly one and
+   * that one change is this row's, nothing else of the machine changed, and the row is cached.
+   */
+  noteWrite(row: ParameterRow, probe?: WriteProbe): void {
+    this.rows.put(row);
+    if (!probe) return;
+    const m = row.machine_id;
+    const onlyThisRow = probe.epochAfter === probe.epochBefore + 1 && row.version === probe.versionBefore + 1;
+    if (onlyThisRow) {
+      for (const entry of this.entries.values()) {
+        if (entry.epochs.get(m) === probe.epochBefore) entry.epochs.set(m, probe.epochAfter);
+      }
+    }
+    this.raiseEpoch(m, probe.epochAfter, this.now());
+  }
+
+  drop(principal: string, key: string): void {
+    this.entries.delete(`${principal}\n${key}`);
+  }
+
+  /** Whole seconds the entry may still be served (RFC 9211 `ttl`). */
+  ttlSeconds(entry: CacheEntry): number {
+    return Math.max(0, Math.floor((this.ttlMs - (this.now() - entry.storedAt)) / 1000));
+  }
+
+  /** True when the entry is old enough to be refreshed in the background. */
+  wantsRefresh(entry: CacheEntry): boolean {
+    return this.now() - entry.storedAt >= this.refreshAfterMs;
+  }
+
+  /**
+   * Claims the background refresh of principal+key; false when one is already running.
+   * The task is tracked until it settles (see idle()).
+   */
+  startRefresh(principal: string, key: string, task: () => Promise<unknown>): Promise<unknown> | undefined {
+    const id = `${principal}\n${key}`;
+    if (this.refreshing.has(id)) return undefined;
+    this.refreshing.add(id);
+    const running = task().finally(() => {
+      this.refreshing.delete(id);
+      this.pending.delete(running);
+    });
+    this.pending.add(running);
+    return running;
+  }
+
+  /** Resolves when no background refresh is running (tests, and shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Forget every entry and epoch (rows keep their version floor). */
+  clear(): void {
+    this.entries.clear();
+    this.epochs.clear();
+    this.rows.clear();
+  }
+}

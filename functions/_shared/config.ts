@@ -1,0 +1,82 @@
+// Settings of the Edge Functions, read from the environment on first use (not at import), so a
+// test can set Deno.env before the first request. Every setting has a default that suits hosted
+// Supabase; the README lists them all.
+
+export interface EdgeConfig {
+  /**
+   * ALD_DB_URL, else SUPABASE_DB_URL (set by the platform). Any PostgreSQL URL whose user may
+   * `set role authenticated` and `service_role`; Supavisor's transaction mode (port 6543) suits
+   * short-lived isolates best.
+   */
+  dbUrl: string | undefined;
+  /** ALD_DB_POOL_MAX: connections per isolate. Few: an isolate serves one request at a time mostly. */
+  dbPoolMax: number;
+  /** ALD_STATEMENT_TIMEOUT_MS: statement_timeout of every call, so a stuck query frees the isolate. */
+  statementTimeoutMs: number;
+  /** ALD_CACHE_TTL_MS: an entry older than this is never served (the backstop). */
+  cacheTtlMs: number;
+  /** ALD_CACHE_REFRESH_MS: an entry older than this is served and refreshed in the background. */
+  cacheRefreshMs: number;
+  /** ALD_EPOCH_CHECK_MS: how long a machine's epoch counts as checked; the staleness bound. */
+  epochCheckMs: number;
+  /** ALD_CACHE_MAX_ENTRIES: cached queries per isolate (oldest dropped first). */
+  cacheMaxEntries: number;
+  /** ALD_CORS_ORIGIN: Access-Control-Allow-Origin. `*` is safe: callers authenticate with a bearer token, not cookies. */
+  corsOrigin: string;
+  /** ALD_RECORD_MAX_BYTES: largest record-data body; larger gets 413. */
+  recordMaxBytes: number;
+  /** ALD_RECORD_MAX_ROWS: most readings in one record-data call (record_process_data's own limit). */
+  recordMaxRows: number;
+  /** ALD_JWT_SECRET, else SUPABASE_JWT_SECRET: the legacy HS256 secret. */
+  jwtSecret: string | undefined;
+  /** SUPABASE_JWKS: the project's public signing keys (ES256/RS256), set by the platform. */
+  jwks: string | undefined;
+  /** ALD_TRUST_PLATFORM_JWT=true: accept tokens without checking the signature (only with verify_jwt = true). */
+  trustPlatformJwt: boolean;
+}
+
+function env(name: string): string | undefined {
+  const value = Deno.env.get(name);
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = env(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer, but got: ${raw}`);
+  }
+  return value;
+}
+
+let cached: EdgeConfig | undefined;
+
+/** The configuration, read once per isolate. */
+export function config(): EdgeConfig {
+  cached ??= readConfig();
+  return cached;
+}
+
+/** Forget the configuration so the next call re-reads the environment (tests only). */
+export function resetConfig(): void {
+  cached = undefined;
+}
+
+function readConfig(): EdgeConfig {
+  return {
+    dbUrl: env('ALD_DB_URL') ?? env('SUPABASE_DB_URL'),
+    dbPoolMax: positiveInt('ALD_DB_POOL_MAX', 3),
+    statementTimeoutMs: positiveInt('ALD_STATEMENT_TIMEOUT_MS', 15_000),
+    cacheTtlMs: positiveInt('ALD_CACHE_TTL_MS', 300_000),
+    cacheRefreshMs: positiveInt('ALD_CACHE_REFRESH_MS', 60_000),
+    epochCheckMs: positiveInt('ALD_EPOCH_CHECK_MS', 1_000),
+    cacheMaxEntries: positiveInt('ALD_CACHE_MAX_ENTRIES', 1_000),
+    corsOrigin: env('ALD_CORS_ORIGIN') ?? '*',
+    recordMaxBytes: positiveInt('ALD_RECORD_MAX_BYTES', 1_048_576),
+    recordMaxRows: positiveInt('ALD_RECORD_MAX_ROWS', 100_000),
+    jwtSecret: env('ALD_JWT_SECRET') ?? env('SUPABASE_JWT_SECRET'),
+    jwks: env('SUPABASE_JWKS'),
+    trustPlatformJwt: env('ALD_TRUST_PLATFORM_JWT') === 'true',
+  };
+}

@@ -1,0 +1,55 @@
+// GET /metrics: Prometheus text of the isolate's shared registry.
+import assert from 'node:assert/strict';
+import { ParameterCache } from '../../functions/_shared/cache.ts';
+import { createMetricsHandler } from '../../functions/metrics/handler.ts';
+import { createParametersHandler } from '../../functions/parameters/handler.ts';
+import { COMPONENT_CHAMBER_HEATER, dbTest, req } from './helpers.ts';
+
+const metrics = createMetricsHandler();
+
+function sample(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+dbTest('metrics: reports cache hits, misses, hit ratio, round trips and latency', async () => {
+  const parameters = createParametersHandler({ cache: new ParameterCache() });
+  const scrape = async () => {
+    const res = await metrics(req('/metrics', { as: 'service' }));
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+    return await res.text();
+  };
+  const before = await scrape();
+  for (let i = 0; i < 3; i++) {
+    await (await parameters(req(`/parameters?component_ids=${COMPONENT_CHAMBER_HEATER}`, { as: 'viewer' }))).body
+      ?.cancel();
+  }
+  const after = await scrape();
+  const delta = (name: string) => sample(after, name) - sample(before, name);
+  assert.equal(delta('ald_edge_cache_hits_total{validation="none"}'), 2);
+  assert.equal(delta('ald_edge_cache_misses_total{reason="absent"}'), 1);
+  assert.equal(delta('ald_edge_db_round_trips_total{operation="get_component_parameters_bulk",outcome="ok"}'), 1);
+  const ratio = sample(after, 'ald_edge_cache_hit_ratio');
+  assert.ok(ratio > 0 && ratio < 1, `hit ratio ${ratio}`);
+  assert.equal(delta('ald_edge_request_duration_seconds_count{function="parameters"}'), 3);
+  assert.match(after, /ald_edge_request_duration_seconds_bucket\{le="0\.005",function="parameters"\} \d+/);
+  assert.match(
+    after,
+    /ald_edge_db_round_trip_seconds_bucket\{le="0\.05",operation="get_component_parameters_bulk"\} \d+/,
+  );
+  assert.match(after, /# TYPE ald_edge_request_duration_seconds histogram/);
+});
+
+dbTest('metrics: needs a service_role token', async () => {
+  for (const [as, status] of [[undefined, 401], ['anon', 401], ['operator', 403]] as const) {
+    const res = await metrics(req('/metrics', { as }));
+    assert.equal(res.status, status, String(as));
+    assert.equal(typeof (await res.json()).code, 'string');
+  }
+  const post = await metrics(req('/metrics', { as: 'service', method: 'POST', body: {} }));
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get('allow'), 'GET, OPTIONS');
+  await post.body?.cancel();
+  assert.equal((await metrics(req('/metrics', { method: 'OPTIONS' }))).status, 204);
+});
