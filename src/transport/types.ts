@@ -1,0 +1,84 @@
+// What the SDK needs from a transport: call one RPC, once, and report what it costs.
+// Retries, caching and metrics live above this line, so both transports behave the same.
+
+export type RpcName = keyof typeof RPC_CATALOG;
+
+/** How the RPC's result comes back: a set of rows (array), one row (object) or one value. */
+export type RpcReturns = 'set' | 'row' | 'value';
+
+export interface RpcDefinition {
+  /** Argument name -> SQL type, in declaration order. Omitted (undefined) arguments take their SQL default. */
+  readonly args: Readonly<Record<string, string>>;
+  readonly returns: RpcReturns;
+  /** STABLE functions may be called with GET through PostgREST. */
+  readonly readOnly: boolean;
+}
+
+/**
+ * The RPC functions the SDK calls, as declared in supabase/migrations/20261126001000..001600.
+ * The direct transport builds its SQL from this table, so it must match the function signatures.
+ */
+export const RPC_CATALOG = {
+  get_component_parameters_bulk: { args: { component_ids: 'uuid[]', include_inactive: 'boolean' }, returns: 'set', readOnly: true },
+  get_machine_parameters: { args: { machine_id: 'uuid', include_inactive: 'boolean' }, returns: 'set', readOnly: true },
+  get_parameters: { args: { parameter_ids: 'uuid[]' }, returns: 'set', readOnly: true },
+  get_parameter_epochs: { args: { machine_ids: 'uuid[]' }, returns: 'set', readOnly: true },
+  set_parameter_value: {
+    args: {
+      parameter_id: 'uuid', value: 'double precision', expected_version: 'bigint', source: 'public.change_source',
+      reason: 'text', process_id: 'uuid', step_execution_id: 'uuid', request_id: 'uuid',
+    },
+    returns: 'row', readOnly: false,
+  },
+  record_process_data: {
+    args: {
+      process_id: 'uuid', parameter_ids: 'uuid[]', values: 'double precision[]',
+      timestamps: 'timestamptz[]', set_points: 'double precision[]',
+    },
+    returns: 'value', readOnly: false,
+  },
+  claim_next_command: { args: { machine_id: 'uuid', claimed_by: 'text' }, returns: 'set', readOnly: false },
+  start_process: {
+    args: { machine_id: 'uuid', recipe_id: 'uuid', command_id: 'uuid', operator_id: 'uuid', request_id: 'uuid' },
+    returns: 'value', readOnly: false,
+  },
+  advance_step: {
+    args: {
+      process_id: 'uuid', step_id: 'uuid', step_index: 'integer', loop_iteration: 'integer',
+      previous_status: 'public.step_execution_status', details: 'jsonb', error_message: 'text',
+    },
+    returns: 'value', readOnly: false,
+  },
+  complete_process: {
+    args: { process_id: 'uuid', status: 'public.execution_status', error_message: 'text' },
+    returns: 'value', readOnly: false,
+  },
+} as const satisfies Record<string, RpcDefinition>;
+
+export type RpcArgs = Record<string, unknown>;
+
+export interface CallOptions {
+  /** Give up after this many milliseconds (AldDbError ALD_TIMEOUT). */
+  timeoutMs: number;
+}
+
+export interface PoolStats {
+  /** Configured maximum number of connections (or concurrent HTTP requests: unbounded, reported as 0). */
+  max: number;
+  /** Calls holding a connection (or an HTTP request) right now. */
+  inUse: number;
+  /** Calls queued behind them. */
+  waiting: number;
+}
+
+export interface Transport {
+  readonly kind: 'postgres' | 'supabase';
+  /**
+   * One attempt of one RPC: one round trip. Resolves with the JSON-shaped result (rows as plain
+   * objects, bigint as number, timestamps as ISO strings) so both transports return equal values.
+   * Rejects with AldDbError.
+   */
+  call<T>(rpc: RpcName, args: RpcArgs, options: CallOptions): Promise<T>;
+  pool(): PoolStats;
+  close(): Promise<void>;
+}
