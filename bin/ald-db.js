@@ -8,6 +8,8 @@ import { register } from 'tsx/esm/api';
 
 /** command → one-line summary; the module is ../src/cli/<command>.ts */
 const COMMANDS = {
+  demo: 'the seed recipe end to end through the SDK with a simulated PLC, on an embedded PostgreSQL or DATABASE_URL',
+  dashboard: 'live performance dashboard on localhost: latency, round trips, cache, recorder, connections, doctor',
   doctor: 'database health: index use per table, unused and duplicate indexes, slowest statements, cache hit ratio, connections',
 };
 

@@ -1,0 +1,130 @@
+// The database side of the dashboard: a cheap check every tick (is it reachable, how many
+// connections) and the doctor's heavier report every doctorIntervalMs.
+//
+// Neither ever throws: a failure becomes `reachable: false` with the reason, and the last known
+// values (connections, the doctor's report) are kept and marked as such. Every call is bounded by
+// timeoutMs, because a database behind a dead network may never answer at all.
+import { runDoctor, type DoctorOptions, type Sql } from '../doctor/index.ts';
+import type { DatabaseStatus, DoctorStatus } from './types.ts';
+
+export interface DatabaseMonitorOptions {
+  timeoutMs: number;
+  doctorIntervalMs: number;
+  doctor: DoctorOptions;
+}
+
+/** The message of a postgres.js or network error, with its code when the message lacks it. */
+export function describeError(error: unknown): string {
+  const e = error as { message?: string; code?: string };
+  const message = e?.message ?? String(error);
+  const code = e?.code && !message.includes(e.code) ? ` (${e.code})` : '';
+  return `${message}${code}`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class DatabaseMonitor {
+  private readonly state: DatabaseStatus;
+  private readonly doctorState: DoctorStatus;
+  private checking: Promise<void> | undefined;
+  private doctoring: Promise<void> | undefined;
+  private doctorTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly sql: Sql | undefined, private readonly options: DatabaseMonitorOptions) {
+    this.state = {
+      configured: sql !== undefined, reachable: null, error: null, checkedAt: null, latencyMs: null,
+      lastReachableAt: null, unreachableSince: null, name: null, version: null, connections: null,
+    };
+    this.doctorState = { report: null, at: null, error: null, stale: false, intervalMs: options.doctorIntervalMs };
+  }
+
+  /** Runs the doctor now and then every doctorIntervalMs (the next run waits for the previous one). */
+  start(): void {
+    if (!this.sql || this.stopped) return;
+    const loop = () => {
+      this.doctoring = this.runDoctor().finally(() => {
+        if (!this.stopped) this.doctorTimer = setTimeout(loop, this.options.doctorIntervalMs);
+      });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.doctorTimer);
+    // Both are bounded by timeoutMs.
+    await Promise.allSettled([this.checking, this.doctoring]);
+  }
+
+  status(): DatabaseStatus {
+    return { ...this.state, connections: this.state.connections && { ...this.state.connections } };
+  }
+
+  doctor(): DoctorStatus {
+    return { ...this.doctorState };
+  }
+
+  /**
+   * Starts a check unless one is still running, and waits for it at most waitMs: a slow database
+   * delays the tick by no more than that, and the check's result lands in a later snapshot.
+   * Without waitMs it waits for the check's end (at most timeoutMs).
+   */
+  async check(waitMs?: number): Promise<void> {
+    if (!this.sql || this.stopped) return;
+    this.checking ??= this.runCheck().finally(() => { this.checking = undefined; });
+    if (waitMs === undefined) return this.checking;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.checking, new Promise<void>((r) => { timer = setTimeout(r, waitMs); })]);
+    clearTimeout(timer);
+  }
+
+  private async runCheck(): Promise<void> {
+    const sql = this.sql!;
+    const started = performance.now();
+    try {
+      const [row] = await withTimeout(sql`
+        select current_database() as name,
+               current_setting('server_version') as version,
+               current_setting('max_connections')::int as max,
+               (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as in_use`,
+      this.options.timeoutMs, 'database check');
+      const s = this.state;
+      s.latencyMs = performance.now() - started;
+      s.checkedAt = s.lastReachableAt = new Date().toISOString();
+      s.reachable = true;
+      s.error = null;
+      s.unreachableSince = null;
+      s.name = row.name;
+      s.version = row.version;
+      s.connections = { inUse: row.in_use, max: row.max, usedPercent: row.max > 0 ? (row.in_use / row.max) * 100 : 0 };
+    } catch (error) {
+      this.unreachable(error);
+    }
+  }
+
+  private unreachable(error: unknown): void {
+    const s = this.state;
+    const now = new Date().toISOString();
+    s.checkedAt = now;
+    s.latencyMs = null;
+    if (s.reachable !== false) s.unreachableSince = now;
+    s.reachable = false;
+    s.error = describeError(error);
+  }
+
+  private async runDoctor(): Promise<void> {
+    try {
+      const report = await withTimeout(runDoctor(this.sql!, this.options.doctor), this.options.timeoutMs * 4, 'doctor');
+      Object.assign(this.doctorState, { report, at: report.generatedAt, error: null, stale: false });
+    } catch (error) {
+      Object.assign(this.doctorState, { error: describeError(error), stale: this.doctorState.report !== null });
+    }
+  }
+}
