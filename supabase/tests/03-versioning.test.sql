@@ -3,7 +3,7 @@
 --   reactor 00000000-0000-4000-8000-000000000001, bench B 00000000-0000-4000-8000-000000000002,
 --   trap_heater 00000000-0000-4000-8000-000000001009; parameter ids are md5('ald-demo/<component>/<name>')::uuid
 begin;
-select plan(35);
+select plan(37);
 
 create temp table chamber_set as select md5('ald-demo/chamber_heater/temperature_set')::uuid as id;
 create temp table epoch_before as
@@ -163,6 +163,18 @@ select throws_ok($$select public.create_process_data_partitions(0, '2099-09-01')
   'an authenticated user, even a machine admin, cannot create partitions');
 reset role;
 select set_config('request.jwt.claims', '', true);
+
+-- deleting a run deletes its data points (trigger; the table has no foreign keys, see 000500) -------
+insert into public.process_executions (id, machine_id, recipe_snapshot, status, ended_at)
+values ('00000000-0000-4000-8000-00000000f1d1', '00000000-0000-4000-8000-000000000001', '{}', 'completed', now());
+insert into public.process_data_points (process_id, parameter_id, ts, value)
+select '00000000-0000-4000-8000-00000000f1d1', (select id from chamber_set), now() - make_interval(secs => g), g
+from generate_series(1, 5) g;
+select is((select count(*) from public.process_data_points where process_id = '00000000-0000-4000-8000-00000000f1d1'), 5::bigint,
+  'a finished run has its five data points');
+delete from public.process_executions where id = '00000000-0000-4000-8000-00000000f1d1';
+select is((select count(*) from public.process_data_points where process_id = '00000000-0000-4000-8000-00000000f1d1'), 0::bigint,
+  'deleting a process execution deletes its data points, as a cascading foreign key would');
 
 select * from finish();
 rollback;
