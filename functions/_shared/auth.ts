@@ -113,6 +113,8 @@ export function createTokenVerifier(options: AuthOptions): (token: string) => Re
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Authenticates a request: a Bearer JWT whose role is authenticated (with a subject) or
  * service_role. No token and anon tokens get 401 (sign in first); other roles get 403.
@@ -136,6 +138,9 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     }
     const sub = typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : null;
     if (role === 'authenticated' && sub === null) throw unauthorized('token has no subject (sub)');
+    // auth.uid() casts sub to uuid: a user token whose subject is not a uuid (some third-party
+    // providers issue such) would fail inside PostgreSQL with 22P02, so refuse it here as 401.
+    if (role === 'authenticated' && !UUID.test(sub!)) throw unauthorized('token subject (sub) is not a uuid');
     return { role, sub, claims, principal: role === 'service_role' ? 'service_role' : `user:${sub}` };
   };
 }

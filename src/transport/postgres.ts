@@ -93,6 +93,10 @@ export class PostgresTransport implements Transport {
       prepare: this.prepare,
       onnotice: () => {},
       connection: { application_name: applicationName },
+      // postgres.js's default waits (0.5–1) × min(3^n / 100, 20) s before a reconnect, n counting
+      // every failed attempt of the pool: after a few seconds of outage a call waited up to 20 s
+      // for a database that was back. Short and capped instead: 50 ms doubling to 1 s.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     });
   }
 
@@ -120,8 +124,11 @@ export class PostgresTransport implements Transport {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        // Ask the server to stop; the promise below is abandoned (its rejection is swallowed).
-        query.cancel();
+        // Ask the server to stop, but only a query that was written to a connection: cancelling
+        // one still waiting for its connection makes postgres.js 3.4.9 skip it when the
+        // connection opens, and that connection never returns to the pool (each such timeout
+        // would strand one). An unsent query is abandoned; its rejection is swallowed below.
+        if ((query as unknown as { state?: unknown }).state) query.cancel();
         reject(new AldDbError({ code: 'ALD_TIMEOUT', message: `${rpc} got no reply within ${options.timeoutMs} ms`, operation: rpc }));
       }, options.timeoutMs);
     });

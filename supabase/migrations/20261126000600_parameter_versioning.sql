@@ -22,11 +22,14 @@ begin
   if new is distinct from old then
     new.version := old.version + 1;
     new.updated_at := now();
+    return new;
   end if;
-  return new;
+  -- Equal is not identical: -0 = 0 for float8, so writing 0 over -0 would change the stored row
+  -- (and its text and JSON) without moving the version. Keep the old row as it was.
+  return old;
 end;
 $$;
-comment on function private.component_parameters_bump_version() is 'Trigger: version := old.version + 1 on any change of the row; an update that changes nothing keeps the version.';
+comment on function private.component_parameters_bump_version() is 'Trigger: version := old.version + 1 on any change of the row; an update that changes nothing (by equality: -0 = 0) keeps the row exactly as it was, version included.';
 
 create trigger component_parameters_bump_version
   before update on public.component_parameters
@@ -59,7 +62,15 @@ as $$
 declare
   row_ public.component_parameters := case when tg_op = 'DELETE' then old else new end;
   claims jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
+  sub_text text := claims ->> 'sub';
+  actor uuid;
 begin
+  -- Who, for the audit: the JWT's user when it is one (a service token may carry any subject, or
+  -- one that is not a uuid); an unknown subject is recorded as null rather than failing the write.
+  if sub_text ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    select u.id into actor from auth.users u where u.id = sub_text::uuid;
+  end if;
+
   -- A delete may come from deleting the machine itself (cascade), whose epoch row is then gone or
   -- going: re-creating it would violate its foreign key. So a delete only moves an existing epoch.
   if tg_op = 'DELETE' then
@@ -77,7 +88,7 @@ begin
        changed_by, changed_by_role, source, reason, process_id, step_execution_id, request_id)
     values
       (new.id, new.machine_id, old.set_value, new.set_value, old.version, new.version,
-       nullif(claims ->> 'sub', '')::uuid,
+       actor,
        coalesce(claims ->> 'role', session_user::text),
        coalesce(nullif(current_setting('ald.change_source', true), '')::public.change_source, 'system'),
        nullif(current_setting('ald.change_reason', true), ''),

@@ -2,8 +2,9 @@
 -- 1 + N + ceil(P/50) requests. Idempotent on (process_id, parameter_id, ts): a retried call
 -- inserts nothing twice and reports how many rows were new.
 --
--- Error codes: 22004 null process_id; 22023 arrays of unequal length, null ids or timestamps,
--- NaN/infinite values, more than 100000 rows, parameters not on the process's machine;
+-- Error codes: 22004 null process_id; 22023 multi-dimensional arrays, arrays of unequal length,
+-- null ids or timestamps, infinite timestamps, NaN/infinite values, more than 100000 rows,
+-- parameters not on the process's machine;
 -- P0002 unknown process; 42501 caller may not operate the machine; 55000 process not running
 -- (rows stamped at or before the end of a finished run are still accepted, so a buffered
 -- backlog sent after complete_process is not lost).
@@ -30,6 +31,14 @@ begin
   if process_id is null then
     raise exception using errcode = '22004', message = 'process_id is required';
   end if;
+  -- A 2-D array would reach array_position() (0A000) or be read by timestamps[1] as null.
+  if coalesce(array_ndims(parameter_ids), 1) > 1 or coalesce(array_ndims("values"), 1) > 1
+     or coalesce(array_ndims(timestamps), 1) > 1 or coalesce(array_ndims(set_points), 1) > 1 then
+    raise exception using errcode = '22023', message = 'arrays must be one-dimensional',
+      detail = format('dimensions: parameter_ids %s, values %s, timestamps %s, set_points %s',
+        coalesce(array_ndims(parameter_ids), 1), coalesce(array_ndims("values"), 1),
+        coalesce(array_ndims(timestamps), 1), coalesce(array_ndims(set_points), 1));
+  end if;
   if n > 100000 then
     raise exception using errcode = '22023', message = 'too many rows in one call',
       detail = format('got %s, the limit is 100000', n), hint = 'send the backlog in several calls';
@@ -53,6 +62,11 @@ begin
   if timestamps is not null and array_position(timestamps, null) is not null then
     raise exception using errcode = '22023', message = 'timestamps must not contain null',
       detail = format('null at position %s', array_position(timestamps, null));
+  end if;
+  -- A row at 'infinity' would be the latest reading of its parameter for ever after.
+  if timestamps is not null and exists (select 1 from unnest(timestamps) t where not isfinite(t)) then
+    raise exception using errcode = '22023', message = 'timestamps must be finite',
+      detail = 'infinity and -infinity are not times at which the PLC was read';
   end if;
   if exists (select 1 from unnest("values") v where v in ('NaN', 'Infinity', '-Infinity'))
      or exists (select 1 from unnest(set_points) v where v in ('NaN', 'Infinity', '-Infinity')) then
@@ -90,14 +104,19 @@ begin
     return 0;
   end if;
 
+  -- Rows go in key order: two calls carrying some of the same rows (a retry overlapping its first
+  -- attempt, controllers sending one backlog in different orders) then wait for each other on the
+  -- first shared key instead of each holding a key the other needs (a deadlock, 40P01). Of rows
+  -- repeated within one call, the first one sent is kept, as before.
   insert into public.process_data_points as d (process_id, parameter_id, ts, value, set_point)
   select pe.id, r.parameter_id,
          case when timestamps is null then now()
               when cardinality(timestamps) = 1 then timestamps[1]
               else r.ts end,
          r.value, r.set_point
-  from unnest(parameter_ids, "values", set_points, timestamps) as r(parameter_id, value, set_point, ts)
+  from unnest(parameter_ids, "values", set_points, timestamps) with ordinality as r(parameter_id, value, set_point, ts, position)
   where r.parameter_id is not null
+  order by 2, 3, r.position
   on conflict do nothing;
   get diagnostics inserted = row_count;
 
@@ -105,6 +124,6 @@ begin
 end;
 $$;
 comment on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) is
-  'Inserts recorded readings in one round trip: parallel arrays parameter_ids/values (and optional set_points); timestamps null (now), one element (the whole call is one tick) or one per row (several buffered ticks). Idempotent on (process_id, parameter_id, ts); returns the number of new rows. Errors: 22004, 22023 (unequal lengths, nulls, non-finite values, foreign parameters, > 100000 rows), P0002, 42501, 55000 (process ended before the rows'' timestamps).';
+  'Inserts recorded readings in one round trip: parallel arrays parameter_ids/values (and optional set_points); timestamps null (now), one element (the whole call is one tick) or one per row (several buffered ticks). Idempotent on (process_id, parameter_id, ts); returns the number of new rows. Errors: 22004, 22023 (multi-dimensional arrays, unequal lengths, nulls, infinite timestamps, non-finite values, foreign parameters, > 100000 rows), P0002, 42501, 55000 (process ended before the rows'' timestamps).';
 revoke execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) from public, anon;
 grant execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) to authenticated, service_role;

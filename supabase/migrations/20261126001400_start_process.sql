@@ -209,6 +209,14 @@ begin
       detail = format('recipe %s unrolls to %s steps, the limit is 1000000', r.id, total);
   end if;
 
+  -- operator_id references auth.users: name an unknown user as P0002, not as a foreign key error.
+  if coalesce(start_process.operator_id, (select auth.uid())) is not null and not exists (
+    select 1 from auth.users u where u.id = coalesce(start_process.operator_id, (select auth.uid()))
+  ) then
+    raise exception using errcode = 'P0002', message = 'operator not found',
+      detail = format('no user %s', coalesce(start_process.operator_id, (select auth.uid())));
+  end if;
+
   insert into public.process_executions (machine_id, recipe_id, command_id, recipe_snapshot, operator_id, request_id)
   values (m.id, r.id, cmd.id,
           jsonb_build_object('recipe', jsonb_build_object('id', r.id, 'name', r.name, 'version', r.version,
@@ -231,6 +239,6 @@ begin
 end;
 $$;
 comment on function public.start_process(uuid, uuid, uuid, uuid, uuid) is
-  'Starts a recipe run in one round trip: creates the execution (with a recipe snapshot) and its progress row, sets the machine running, marks the command executing, and returns the plan (jsonb: process_id, total_steps, recipe, nested steps with configs, parameters). Pass recipe_id or the command_id of a start_recipe command. A repeated request_id, or a command that already started a running process, returns that execution with replayed=true. Errors: 22004, 22023, P0002, 42501 (also: a user naming another operator_id), 23505 (machine already running), 55000 (machine unavailable, recipe inactive, command not runnable).';
+  'Starts a recipe run in one round trip: creates the execution (with a recipe snapshot) and its progress row, sets the machine running, marks the command executing, and returns the plan (jsonb: process_id, total_steps, recipe, nested steps with configs, parameters). Pass recipe_id or the command_id of a start_recipe command. A repeated request_id, or a command that already started a running process, returns that execution with replayed=true. Errors: 22004, 22023, P0002 (machine, recipe, command or operator unknown), 42501 (also: a user naming another operator_id), 23505 (machine already running, or request_id already used on another machine), 55000 (machine unavailable, recipe inactive, command not runnable).';
 revoke execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) from public, anon;
 grant execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) to authenticated, service_role;

@@ -244,6 +244,33 @@ describe('fault injection', () => {
     expect(proxy.stats().connections).toBe(1);
   });
 
+  it('onServerMessage can reset a connection after the server executed a statement, losing only its reply', async () => {
+    const { proxy, sql } = await setup();
+    // A real table (a temporary one would vanish with the reset connection), dropped at the end.
+    const name = `tcp_proxy_reply_${process.pid}_${Date.now()}`;
+    await sql.unsafe(`create table ${name} (x int)`);
+    let conn: number | undefined;
+    proxy.onClientMessage = (type, id) => {
+      if (conn === undefined && (type === 'B' || type === 'Q')) conn = id;
+    };
+    proxy.onServerMessage = (type, id) => {
+      if (type === 'Z' && id === conn) {
+        conn = -1;
+        proxy.resetAll();
+      }
+    };
+    await expect(sql.unsafe(`insert into ${name} values (1)`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    proxy.onClientMessage = undefined;
+    proxy.onServerMessage = undefined;
+    await sleep(20);
+    try {
+      // The reply was lost, the insert was not: the server had committed it before the 'Z'.
+      expect((await sql.unsafe(`select count(*)::int as n from ${name}`))[0].n).toBe(1);
+    } finally {
+      await sql.unsafe(`drop table ${name}`);
+    }
+  });
+
   it('blackout(300) refuses connections during the window and accepts after', async () => {
     const { proxy, sql } = await setup();
     await sql`select 1`;

@@ -171,7 +171,18 @@ function reset(s: net.Socket): void {
 }
 
 export class TcpProxy {
+  /**
+   * Called for every message the client sends (startup, 'P', 'B', 'Q', ...), before it is
+   * forwarded. If the hook resets the connection, the chunk holding the message never reaches
+   * the server.
+   */
   onClientMessage?: (type: string, connId: number) => void;
+  /**
+   * Called for every message the server sends ('1', 'D', 'C', 'Z', ...), before it is forwarded.
+   * If the hook resets the connection, the chunk holding the message never reaches the client:
+   * e.g. a reset on the 'Z' that ends a call loses a reply the server has already committed.
+   */
+  onServerMessage?: (type: string, connId: number) => void;
   private readonly targetHost: string;
   private readonly targetPort: number;
   private readonly listenPort: number;
@@ -292,9 +303,11 @@ export class TcpProxy {
       count(this.s.serverMessages, t);
       if (t === 'sslResponse' && serverParser.mode === 'opaque') clientParser.mode = 'opaque';
       if (t !== 'N' && t !== 'A' && t !== 'S') c.serverSpoke = true;
-      if (t !== 'Z') return;
-      if (c.handshakeDone) this.s.roundTrips++;
-      else c.handshakeDone = true;
+      if (t === 'Z') {
+        if (c.handshakeDone) this.s.roundTrips++;
+        else c.handshakeDone = true;
+      }
+      this.onServerMessage?.(t, c.id);
     });
     const clientParser = new WireParser('startup', (t) => {
       count(this.s.clientMessages, t);
@@ -315,6 +328,7 @@ export class TcpProxy {
     server.on('data', (buf: Buffer) => {
       this.s.bytesFromServer += buf.length;
       serverParser.feed(buf);
+      // The hook may have reset this connection; then the chunk must not reach the client.
       if (this.conns.has(c)) c.pipes[1].push(buf);
     });
     // A clean FIN travels through the delay queue behind the data that preceded it.
