@@ -2,7 +2,7 @@
 // on the server in DATABASE_URL (default: the local PostgreSQL at 127.0.0.1:5432), dropped at the end.
 //
 //   npm test                        all suites
-//   npm test -- --only pgtap        one suite (pgtap | vitest | deno); repeatable
+//   npm test -- --only pgtap        one suite (types | pgtap | vitest | deno); repeatable
 //   npm test -- --keep              keep the database afterwards (its URL is printed)
 //   npm test -- <vitest filter>     extra words go to vitest as file filters
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, repoRoot, uniqueDatabaseName } from './lib/database.ts';
 
-const SUITES = ['pgtap', 'vitest', 'deno'] as const;
+const SUITES = ['types', 'pgtap', 'vitest', 'deno'] as const;
 type Suite = (typeof SUITES)[number];
 
 const { values, positionals } = parseArgs({
@@ -63,6 +63,12 @@ const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 async function runSuite(suite: Suite, url: string): Promise<Result> {
   const env = { TEST_DATABASE_URL: url, ALD_TEST_SERVER_URL: serverUrl };
+  if (suite === 'types') {
+    // tsc over src, tests, bench, scripts and the README's example: one check, counted as one test.
+    const { code } = await run(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], env);
+    if (code === 0) console.log('tsc: clean');
+    return { suite, ok: code === 0, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 };
+  }
   if (suite === 'pgtap') {
     const files = readdirSync(join(repoRoot, 'supabase/tests')).filter((f) => f.endsWith('.test.sql')).sort()
       .map((f) => join('supabase/tests', f));
