@@ -4,32 +4,8 @@
 -- caller sees. Seed: ALD Reactor A ...0001 (21 components, 137 parameters), Test Bench B ...0002.
 begin;
 select plan(47);
+\ir helpers/identities.sql
 
--- Identity switching the way PostgREST does it: a role and the JWT claims of the request.
-create function pg_temp.login_as(sub uuid) returns void language plpgsql as $$
-begin
-  perform set_config('role', 'authenticated', true);
-  perform set_config('request.jwt.claims', json_build_object('sub', sub, 'role', 'authenticated')::text, true);
-end $$;
-create function pg_temp.login_as_anon() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'anon', true);
-  perform set_config('request.jwt.claims', '{"role":"anon"}', true);
-end $$;
-create function pg_temp.login_as_service() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'service_role', true);
-  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
-end $$;
-create function pg_temp.logout() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-end $$;
--- Seed parameter ids: md5('ald-demo/<component>/<parameter>')::uuid.
-create function pg_temp.param(component text, name text) returns uuid language sql immutable as $$
-  select md5('ald-demo/' || component || '/' || name)::uuid
-$$;
 -- The 21 component ids of the reactor, 00000000-0000-4000-8000-0000000010NN.
 create function pg_temp.reactor_components() returns uuid[] language sql immutable as $$
   select array_agg(format('00000000-0000-4000-8000-0000000010%s', lpad(n::text, 2, '0'))::uuid order by n)

@@ -4,30 +4,8 @@
 -- test says otherwise; audit rows are read back as postgres (RLS off).
 begin;
 select plan(62);
+\ir helpers/identities.sql
 
-create function pg_temp.login_as(sub uuid) returns void language plpgsql as $$
-begin
-  perform set_config('role', 'authenticated', true);
-  perform set_config('request.jwt.claims', json_build_object('sub', sub, 'role', 'authenticated')::text, true);
-end $$;
-create function pg_temp.login_as_anon() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'anon', true);
-  perform set_config('request.jwt.claims', '{"role":"anon"}', true);
-end $$;
-create function pg_temp.login_as_service() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'service_role', true);
-  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
-end $$;
-create function pg_temp.logout() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-end $$;
-create function pg_temp.param(component text, name text) returns uuid language sql immutable as $$
-  select md5('ald-demo/' || component || '/' || name)::uuid
-$$;
 -- Read as postgres whatever the current identity: the version of a parameter and its audit rows.
 create function pg_temp.version_of(id uuid) returns bigint language sql security definer set search_path = '' as $$
   select p.version from public.component_parameters p where p.id = version_of.id

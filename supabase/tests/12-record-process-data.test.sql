@@ -3,30 +3,8 @@
 -- error code of its header (20261126001200_record_process_data.sql) and who may record.
 begin;
 select plan(41);
+\ir helpers/identities.sql
 
-create function pg_temp.login_as(sub uuid) returns void language plpgsql as $$
-begin
-  perform set_config('role', 'authenticated', true);
-  perform set_config('request.jwt.claims', json_build_object('sub', sub, 'role', 'authenticated')::text, true);
-end $$;
-create function pg_temp.login_as_anon() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'anon', true);
-  perform set_config('request.jwt.claims', '{"role":"anon"}', true);
-end $$;
-create function pg_temp.login_as_service() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'service_role', true);
-  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
-end $$;
-create function pg_temp.logout() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-end $$;
-create function pg_temp.param(component text, name text) returns uuid language sql immutable as $$
-  select md5('ald-demo/' || component || '/' || name)::uuid
-$$;
 
 -- A running process on the reactor, started as postgres (a trusted direct session).
 create temp table run as

@@ -5,27 +5,8 @@
 -- and who may claim.
 begin;
 select plan(32);
+\ir helpers/identities.sql
 
-create function pg_temp.login_as(sub uuid) returns void language plpgsql as $$
-begin
-  perform set_config('role', 'authenticated', true);
-  perform set_config('request.jwt.claims', json_build_object('sub', sub, 'role', 'authenticated')::text, true);
-end $$;
-create function pg_temp.login_as_anon() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'anon', true);
-  perform set_config('request.jwt.claims', '{"role":"anon"}', true);
-end $$;
-create function pg_temp.login_as_service() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'service_role', true);
-  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
-end $$;
-create function pg_temp.logout() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-end $$;
 create function pg_temp.status_of(id uuid) returns text language sql stable security definer set search_path = '' as $$
   select c.status::text from public.recipe_commands c where c.id = status_of.id
 $$;

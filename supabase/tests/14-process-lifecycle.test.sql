@@ -5,27 +5,8 @@
 -- Refused starts and who may drive a run: 15-process-refusals.test.sql.
 begin;
 select plan(63);
+\ir helpers/identities.sql
 
-create function pg_temp.login_as(sub uuid) returns void language plpgsql as $$
-begin
-  perform set_config('role', 'authenticated', true);
-  perform set_config('request.jwt.claims', json_build_object('sub', sub, 'role', 'authenticated')::text, true);
-end $$;
-create function pg_temp.login_as_anon() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'anon', true);
-  perform set_config('request.jwt.claims', '{"role":"anon"}', true);
-end $$;
-create function pg_temp.login_as_service() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'service_role', true);
-  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
-end $$;
-create function pg_temp.logout() returns void language plpgsql as $$
-begin
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-end $$;
 
 -- The executed sequence of a recipe, loops unrolled: the order in which the controller calls
 -- advance_step. A loop step runs once, then its children once per iteration.
