@@ -32,7 +32,13 @@ function run(cmd: string, args: string[], input?: Buffer): Promise<Buffer> {
       if (error) reject(new Error(`${cmd} failed: ${stderr.toString().slice(0, 2000) || error.message}`));
       else resolve(stdout);
     });
-    if (input) child.stdin!.end(input);
+    if (input) {
+      // A child that exits early (psql stopping at the first error) closes its stdin under us:
+      // the write then fails with EPIPE, which must not become an uncaught exception. The exit
+      // status already reports the failure, and start() falls back to preparing the database.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(input);
+    }
   });
 }
 
