@@ -26,6 +26,8 @@ export { STEP_TYPES, evaluateTargets } from './results.ts';
 export type { BenchResult, MachineResult, StepResult, StepType, Target } from './results.ts';
 
 export interface BenchOptions {
+  /** Keep the benchmark's database (for `npm run doctor` on it) instead of dropping it. */
+  keep?: boolean;
   serverUrl?: string;
   rttMs?: number;
   iterations?: number;
@@ -142,8 +144,11 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
     await Promise.all(clients.map((c) => c.end({ timeout: 1 }).catch(() => {})));
     await Promise.all(proxies.map((p) => p.close()));
     await admin.end({ timeout: 1 }).catch(() => {});
-    await dropDatabase(serverUrl, name);
-    log(`dropped ${name}`);
+    if (options.keep) log(`kept ${url} (npm run doctor -- --db-url '${url}')`);
+    else {
+      await dropDatabase(serverUrl, name);
+      log(`dropped ${name}`);
+    }
   }
 }
 

@@ -20,7 +20,7 @@ import { runBenchmark, type BenchResult } from './bench.ts';
 import { renderChart } from './chart.ts';
 import { formatReport } from './report.ts';
 
-const USAGE = 'usage: npm run bench -- [--rtt MS] [--iterations N] [--quick] [--json] [--chart FILE.svg] [--save FILE.json] [--from FILE.json] [--db-url URL]';
+const USAGE = 'usage: npm run bench -- [--rtt MS] [--iterations N] [--quick] [--json] [--chart FILE.svg] [--save FILE.json] [--from FILE.json] [--db-url URL] [--keep]';
 
 function numberOption(name: string, raw: string | undefined, fallback: number, integer: boolean): number {
   if (raw === undefined) return fallback;
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
       'db-url': { type: 'string' },
       save: { type: 'string' },
       from: { type: 'string' },
+      keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const result: BenchResult = values.from
     ? JSON.parse(await readFile(values.from, 'utf8'))
     : {
-        ...(await runBenchmark({ serverUrl, rttMs, iterations, quick, log: (line) => process.stderr.write(`bench: ${line}\n`) })),
+        ...(await runBenchmark({ serverUrl, rttMs, iterations, quick, keep: values.keep, log: (line) => process.stderr.write(`bench: ${line}\n`) })),
         command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
       };
 
