@@ -1,7 +1,7 @@
 // `ald-db dashboard`: serves the performance dashboard (src/dashboard/) on localhost until Ctrl-C.
 // It keeps serving while the database is unreachable (the page says so); exit codes: 0 after
 // Ctrl-C, 2 on a usage error or when the port cannot be opened.
-import { parseArgs } from 'node:util';
+import { checkDbUrl, parseOptions, readCommandLine, redact, UsageError } from './args.ts';
 import { startDashboard } from '../dashboard/server.ts';
 import type { Dashboard } from '../dashboard/server.ts';
 
@@ -22,8 +22,6 @@ Options:
   -h, --help          print this help
 `;
 
-class UsageError extends Error {}
-
 function integer(value: string | undefined, flag: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -34,33 +32,16 @@ function integer(value: string | undefined, flag: string, min: number, max: numb
 }
 
 function parse(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        'db-url': { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'interval-ms': { type: 'string' },
-        'no-sdk': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseOptions(argv, {
+    'db-url': { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'interval-ms': { type: 'string' },
+    'no-sdk': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   const dbUrl = v['db-url'] ?? process.env.DATABASE_URL;
-  if (dbUrl !== undefined) {
-    let protocol = '';
-    try {
-      protocol = new URL(dbUrl).protocol;
-    } catch { /* reported below */ }
-    if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new UsageError(`--db-url must be a postgresql:// URL, but got: ${redact(dbUrl)}`);
-  }
+  checkDbUrl(dbUrl);
   return {
     help: v.help === true,
     dbUrl,
@@ -69,17 +50,6 @@ function parse(argv: string[]) {
     host: v.host ?? '127.0.0.1',
     intervalMs: integer(v['interval-ms'], '--interval-ms', 50, 3_600_000, 1000),
   };
-}
-
-/** The URL with its password masked, for messages. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
-  }
 }
 
 /** The SDK client, if the SDK can be loaded (it is optional here: the doctor works without it). */
@@ -94,18 +64,8 @@ async function openSdk(databaseUrl: string) {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`ald-db dashboard: ${error.message}\n\n${usage}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const args = readCommandLine('dashboard', usage, argv, parse);
+  if (typeof args === 'number') return args;
   if (!args.dbUrl) {
     process.stderr.write('ald-db dashboard: no database: pass --db-url postgresql://… or set DATABASE_URL\n');
     return 2;

@@ -2,10 +2,10 @@
 // PLC, on an embedded PostgreSQL (no DATABASE_URL) or on a throwaway database of a given server.
 // Exit codes: 0 the run completed and every recorded point was stored; 1 it failed or points are
 // missing; 2 usage or setup error; 130 (SIGINT) / 143 (SIGTERM) interrupted.
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
-import { dropDatabase, prepareDatabase, redact, uniqueDatabaseName } from '../../scripts/lib/database.ts';
+import { dropDatabase, prepareDatabase, uniqueDatabaseName } from '../../scripts/lib/database.ts';
+import { checkDbUrl, parseOptions, readCommandLine, redact, UsageError } from './args.ts';
 import { createAldDb, type AldDb } from '../index.ts';
 import { startDashboard } from '../dashboard/server.ts';
 import { runRecipe, type RunResult } from '../demo/controller.ts';
@@ -43,41 +43,22 @@ Ctrl-C stops the run cleanly: the process is completed as aborted, the recorder 
 closed, the database dropped and the embedded server stopped. Ctrl-C twice exits at once.
 `;
 
-class UsageError extends Error {}
-
 function parse(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        speed: { type: 'string' },
-        'db-url': { type: 'string' },
-        keep: { type: 'boolean', default: false },
-        dashboard: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseOptions(argv, {
+    speed: { type: 'string' },
+    'db-url': { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    dashboard: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   // At most 100 000: ticks are stamped with microseconds, 1000 / speed ms apart (src/demo/sim-clock.ts).
   const speed = v.speed === undefined ? 20 : Number(v.speed);
   if ((v.speed !== undefined && v.speed.trim() === '') || !Number.isFinite(speed) || speed <= 0 || speed > 100_000) {
     throw new UsageError(`--speed must be a number above 0 and at most 100000, but got: ${v.speed}`);
   }
   const dbUrl = v['db-url'] ?? (process.env.DATABASE_URL || undefined);
-  if (dbUrl !== undefined) {
-    let protocol = '';
-    try {
-      protocol = new URL(dbUrl).protocol;
-    } catch { /* reported below */ }
-    if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new UsageError(`--db-url must be a postgresql:// URL, but got: ${redact(dbUrl)}`);
-  }
+  checkDbUrl(dbUrl);
   return { help: v.help === true, speed, dbUrl, keep: v.keep === true, dashboard: v.dashboard === true, json: v.json === true };
 }
 
@@ -85,18 +66,8 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 const seconds = (fromMs: number) => `${((performance.now() - fromMs) / 1000).toFixed(1)} s`;
 
 export async function run(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`ald-db demo: ${error.message}\n\n${usage}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const args = readCommandLine('demo', usage, argv, parse);
+  if (typeof args === 'number') return args;
 
   const out = new ProgressOutput(args.json ? process.stderr : process.stdout);
   const say = (text: string) => out.line(`ald-db demo: ${text}`);

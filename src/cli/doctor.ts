@@ -1,7 +1,7 @@
 // `ald-db doctor`: prints the doctor's report on one database (src/doctor/) and exits
 // 0 when healthy, 1 when a threshold failed, 2 on a usage error or when the database cannot be
 // reached or read.
-import { parseArgs } from 'node:util';
+import { isPostgresUrl, parseOptions, readCommandLine, redact, UsageError } from './args.ts';
 import postgres from 'postgres';
 import { DEFAULTS, formatJson, formatText, runDoctor } from '../doctor/index.ts';
 
@@ -28,8 +28,6 @@ Exit codes:
   2  usage error, or the database could not be reached or read
 `;
 
-class UsageError extends Error {}
-
 function numberOption(value: string | undefined, flag: string, check: (n: number) => boolean, rule: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -38,26 +36,15 @@ function numberOption(value: string | undefined, flag: string, check: (n: number
 }
 
 function parse(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        'db-url': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'min-index-share': { type: 'string' },
-        'min-rows': { type: 'string' },
-        schema: { type: 'string', multiple: true },
-        top: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseOptions(argv, {
+    'db-url': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'min-index-share': { type: 'string' },
+    'min-rows': { type: 'string' },
+    schema: { type: 'string', multiple: true },
+    top: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   return {
     help: v.help === true,
     json: v.json === true,
@@ -69,17 +56,6 @@ function parse(argv: string[]) {
   };
 }
 
-/** The URL with its password masked, for messages. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
-  }
-}
-
 function describe(error: unknown): string {
   const e = error as { message?: string; code?: string };
   const code = e.code && !String(e.message).includes(e.code) ? ` (${e.code})` : '';
@@ -87,29 +63,13 @@ function describe(error: unknown): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`ald-db doctor: ${error.message}\n\n${usage}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const args = readCommandLine('doctor', usage, argv, parse);
+  if (typeof args === 'number') return args;
   if (!args.dbUrl) {
     process.stderr.write('ald-db doctor: no database: pass --db-url postgresql://… or set DATABASE_URL\n');
     return 2;
   }
-  let protocol: string;
-  try {
-    protocol = new URL(args.dbUrl).protocol;
-  } catch {
-    protocol = '';
-  }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+  if (!isPostgresUrl(args.dbUrl)) {
     process.stderr.write(`ald-db doctor: --db-url must be a postgresql:// URL, but got: ${redact(args.dbUrl)}\n`);
     return 2;
   }
