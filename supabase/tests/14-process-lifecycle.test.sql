@@ -6,29 +6,9 @@
 begin;
 select plan(63);
 \ir helpers/identities.sql
+\ir helpers/process.sql
 
-
--- The executed sequence of a recipe, loops unrolled: the order in which the controller calls
--- advance_step. A loop step runs once, then its children once per iteration.
-create function pg_temp.sequence(recipe uuid default '00000000-0000-4000-8000-000000003001')
-returns table (step_index integer, step_id uuid, loop_iteration integer)
-language sql stable security definer set search_path = '' as $$
-  with recursive walk (step_id, path, loop_iteration) as (
-    select s.id, array[s.sequence_number], null::integer
-    from public.recipe_steps s
-    where s.recipe_id = sequence.recipe and s.parent_step_id is null
-    union all
-    select c.id, w.path || array[i.n, c.sequence_number], i.n
-    from walk w
-    join public.loop_step_configs l on l.step_id = w.step_id
-    cross join lateral generate_series(1, l.iteration_count) i (n)
-    join public.recipe_steps c on c.parent_step_id = w.step_id
-  )
-  select (row_number() over (order by path) - 1)::integer, step_id, loop_iteration from walk order by path
-$$;
--- The run under test, and read helpers that see it whatever the current identity.
-create temp table run (id uuid, plan jsonb);
-create function pg_temp.run_id() returns uuid language sql stable security definer as $$ select id from pg_temp.run $$;
+-- Read helpers that see the run whatever the current identity.
 create function pg_temp.state() returns public.process_execution_state language sql stable security definer set search_path = '' as $$
   select * from public.process_execution_state s where s.process_id = pg_temp.run_id()
 $$;
@@ -38,18 +18,6 @@ $$;
 create function pg_temp.chamber_setpoint() returns public.component_parameters language sql stable security definer set search_path = '' as $$
   select * from public.component_parameters p where p.id = md5('ald-demo/chamber_heater/temperature_set')::uuid
 $$;
--- One advance_step call per step of the sequence from step_index first to last, as the caller.
-create function pg_temp.advance_through(process uuid, first integer, last integer) returns integer language plpgsql as $$
-declare
-  s record;
-  calls integer := 0;
-begin
-  for s in select * from pg_temp.sequence() q where q.step_index between first and last order by q.step_index loop
-    perform public.advance_step(process, s.step_id, s.step_index, s.loop_iteration);
-    calls := calls + 1;
-  end loop;
-  return calls;
-end $$;
 
 -- Definitions ------------------------------------------------------------------------------------------
 select is(
@@ -74,7 +42,6 @@ select is((select count(*)::int from pg_temp.sequence()), 45, 'the seed recipe u
 insert into public.recipe_commands (id, machine_id, command_type, recipe_id, created_by) values
   ('c0000000-0000-4000-8000-000000001401', '00000000-0000-4000-8000-000000000001', 'start_recipe',
    '00000000-0000-4000-8000-000000003001', '00000000-0000-4000-8000-000000000102');
-grant select, insert, update, delete on run to public;
 
 select pg_temp.login_as('00000000-0000-4000-8000-000000000102');
 insert into run select (p ->> 'process_id')::uuid, p
