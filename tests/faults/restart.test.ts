@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe('PostgreSQL restarted mid-run', () => {
-  // 60 s: until defects 1 and 2 of known-failures.test.ts are fixed, recovery can take 10 s and more.
+  // 60 s: generous for a loaded 2-core machine; recovery itself takes about a second (recovery.test.ts).
   it('loses and duplicates nothing, surfaces ALD_CONNECTION while down, and serves a write made before it listens again', { timeout: 60_000 }, async () => {
     const watched = reactor.param('carrier_gas_mfc/flow_rate_set');
     const mine = reactor.param('chamber_pressure_gauge/pressure_setpoint');
