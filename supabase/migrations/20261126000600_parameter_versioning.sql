@@ -89,7 +89,7 @@ begin
     values
       (new.id, new.machine_id, old.set_value, new.set_value, old.version, new.version,
        actor,
-       coalesce(claims ->> 'role', session_user::text),
+       private.change_role(),
        coalesce(nullif(current_setting('ald.change_source', true), '')::public.change_source, 'system'),
        nullif(current_setting('ald.change_reason', true), ''),
        nullif(current_setting('ald.change_process_id', true), '')::uuid,
