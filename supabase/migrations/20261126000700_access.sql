@@ -62,6 +62,33 @@ end;
 $$;
 comment on function private.has_machine_role(uuid, public.operator_role) is 'True when the caller is the controller or holds at least min_role on the machine. Used by the definer RPCs.';
 
+-- The process a controller call acts on, locked for the rest of the transaction so that calls on
+-- one process queue instead of racing: P0002 when it does not exist, 42501 when the caller may not
+-- operate its machine (action names the call in the message's detail).
+create function private.lock_process_to_operate(process_id uuid, action text)
+returns public.process_executions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  pe public.process_executions;
+begin
+  select * into pe from public.process_executions e where e.id = lock_process_to_operate.process_id for update;
+  if not found then
+    raise exception using errcode = 'P0002', message = 'process not found',
+      detail = format('no process execution %s', lock_process_to_operate.process_id);
+  end if;
+  if not private.has_machine_role(pe.machine_id, 'operator') then
+    raise exception using errcode = '42501', message = 'not allowed to operate this machine',
+      detail = format('%s process %s needs the operator role on machine %s', action, pe.id, pe.machine_id);
+  end if;
+  return pe;
+end;
+$$;
+comment on function private.lock_process_to_operate(uuid, text) is
+  'Locks (for update) and returns the process execution a controller call acts on; P0002 if unknown, 42501 if the caller may not operate its machine.';
+
 create function private.change_role() returns text
 language sql
 stable

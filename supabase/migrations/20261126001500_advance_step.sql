@@ -86,15 +86,7 @@ begin
   end if;
 
   -- Locking the execution serialises advances of one process.
-  select * into pe from public.process_executions e where e.id = advance_step.process_id for update;
-  if not found then
-    raise exception using errcode = 'P0002', message = 'process not found',
-      detail = format('no process execution %s', advance_step.process_id);
-  end if;
-  if not private.has_machine_role(pe.machine_id, 'operator') then
-    raise exception using errcode = '42501', message = 'not allowed to operate this machine',
-      detail = format('advancing process %s needs the operator role on machine %s', pe.id, pe.machine_id);
-  end if;
+  pe := private.lock_process_to_operate(advance_step.process_id, 'advancing');
   if pe.status <> 'running' then
     raise exception using errcode = '55000', message = 'process is not running',
       detail = format('process %s is %s', pe.id, pe.status);

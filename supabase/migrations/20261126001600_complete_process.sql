@@ -49,15 +49,7 @@ begin
       detail = format('got %s', coalesce(complete_process.status::text, 'null'));
   end if;
 
-  select * into pe from public.process_executions e where e.id = complete_process.process_id for update;
-  if not found then
-    raise exception using errcode = 'P0002', message = 'process not found',
-      detail = format('no process execution %s', complete_process.process_id);
-  end if;
-  if not private.has_machine_role(pe.machine_id, 'operator') then
-    raise exception using errcode = '42501', message = 'not allowed to operate this machine',
-      detail = format('completing process %s needs the operator role on machine %s', pe.id, pe.machine_id);
-  end if;
+  pe := private.lock_process_to_operate(complete_process.process_id, 'completing');
   if pe.status <> 'running' then
     if pe.status = complete_process.status then
       return private.process_summary(pe.id, true);
