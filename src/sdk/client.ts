@@ -12,6 +12,7 @@ import { Metrics } from './metrics.ts';
 import { ParameterCache, type InvalidateEvent } from './parameter-cache.ts';
 import { ParametersApi } from './parameters-api.ts';
 import { CommandsApi, ProcessApi } from './process-api.ts';
+import { Journal, type JournalOptions } from './journal.ts';
 import { Recorder, type RecorderOptions } from './recorder.ts';
 import { RpcClient, type RetryPolicy } from './rpc-client.ts';
 import { PostgresTransport, sessionUrlFor, type PoolOptions } from './transport/postgres.ts';
@@ -107,6 +108,7 @@ export class AldDb extends Emitter<AldDbEvents> {
   private readonly cache: ParameterCache;
   private readonly listener: ParameterChangeListener | undefined;
   private readonly recorders = new Set<Recorder>();
+  private readonly journals = new Set<Journal>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: AldDbOptions) {
@@ -189,6 +191,17 @@ export class AldDb extends Emitter<AldDbEvents> {
     return recorder;
   }
 
+  /**
+   * Opens (or reopens, after a restart) the durable local journal at `options.path` and starts
+   * draining it. See src/sdk/journal.ts and docs/journal.md.
+   */
+  journal(options: JournalOptions): Journal {
+    if (this.closing) throw closedError('journal');
+    const journal = new Journal(options, this.rpc, this.process, (id) => this.cache.store.peek(id)?.row, (j) => this.journals.delete(j));
+    this.journals.add(journal);
+    return journal;
+  }
+
   /** A plain snapshot of every counter. */
   stats(): AldDbStats {
     const m = this.metricsState;
@@ -214,6 +227,8 @@ export class AldDb extends Emitter<AldDbEvents> {
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.recorders].map((r) => r.close(options)));
+      // Journals keep what they hold on disk for the next open; close() does not wait for a drain.
+      for (const j of [...this.journals]) j.close();
       this.cache.stop();
       // Nothing is served from memory after close: every read reaches the closed RPC client.
       this.cache.suspend();

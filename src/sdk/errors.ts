@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   ALD_CLOSED: 'the client (or the recorder) was used after close()',
   ALD_INVALID_ARGUMENT: 'client-side validation failed; the message states the rule and echoes the input; nothing was sent',
   ALD_BUFFER_FULL: 'the recorder buffer reached maxBufferedRows; the refused tick is counted in dropped',
+  ALD_JOURNAL_FULL: 'the journal holds maxPendingBytes not yet drained (a long outage); the refused tick is counted in droppedRows; steps are still journaled',
   'ALD_HTTP_<status>': 'the API answered an HTTP error without a SQLSTATE (e.g. ALD_HTTP_401 for a rejected JWT, ALD_HTTP_404 for an unknown function)',
   ALD_UNEXPECTED: 'an error the SDK does not recognise (a bug, or a reply of an unexpected shape); see cause',
 } as const;

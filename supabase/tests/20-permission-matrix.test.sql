@@ -134,6 +134,8 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
    $q$ select public.complete_process(@pid, 'aborted') $q$),
   ('advance_step', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.advance_step(@pid, '00000000-0000-4000-8000-000000003102', 1) $q$, null),
   ('complete_process', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.complete_process(@pid) $q$, null),
+  -- security invoker: each journaled call runs through its RPC's own checks; 42501 fails the whole batch
+  ('apply_journal', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.apply_journal(jsonb_build_array(jsonb_build_object('kind', 'advance_step', 'args', jsonb_build_object('process_id', @pid, 'step_id', '00000000-0000-4000-8000-000000003102', 'step_index', 1)))) $q$, null),
   -- Granted to service_role only; tried on a month that has no partition yet, so it really creates
   -- one (as its definer: attaching a partition needs the owner of process_data_points).
   ('create_process_data_partitions', 'function', 'execute', 'rrrrra', 'count', $q$ select count(*) from public.create_process_data_partitions(0, '2031-01-01') $q$, null);

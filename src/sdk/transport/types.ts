@@ -15,7 +15,8 @@ export interface RpcDefinition {
 }
 
 /**
- * The RPC functions the SDK calls, as declared in supabase/migrations/20261126001000..001600.
+ * The RPC functions the SDK calls, as declared in supabase/migrations/20261126001000..001600 and
+ * 20261204500100 (apply_journal).
  * The direct transport builds its SQL from this table, so it must match the function signatures.
  */
 export const RPC_CATALOG = {
@@ -51,6 +52,13 @@ export const RPC_CATALOG = {
   },
   complete_process: {
     args: { process_id: 'uuid', status: 'public.execution_status', error_message: 'text' },
+    returns: 'value', readOnly: false,
+  },
+  apply_journal: {
+    args: {
+      calls: 'jsonb', parameter_ids: 'uuid[]', values: 'double precision[]', timestamps: 'timestamptz[]',
+      set_points: 'double precision[]',
+    },
     returns: 'value', readOnly: false,
   },
 } as const satisfies Record<string, RpcDefinition>;
