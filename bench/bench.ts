@@ -19,6 +19,7 @@ import type { NewController } from './new-controller.ts';
 import { createNewController } from './controller-factory.ts';
 import { ingestionPlan, measureIngestion, type IngestionResult } from './ingestion.ts';
 import { runRecipe } from './recipe-run.ts';
+import { measureJournaled } from './journaled.ts';
 import { round } from './stats.ts';
 import { compare, evaluateTargets, type BenchResult, type MachineResult } from './results.ts';
 
@@ -32,6 +33,8 @@ export interface BenchOptions {
   rttMs?: number;
   iterations?: number;
   quick?: boolean;
+  /** Which machines get the old-vs-SDK step phase (default both; 'seed' keeps a run at 850 ms RTT short). */
+  machines?: 'both' | 'seed';
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
 }
@@ -89,8 +92,9 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
     const recipes = {} as Record<keyof BenchResult['machines'], BenchRecipe>;
     for (const [key, machineId] of [['seed', SEED_MACHINE_ID], ['large', LARGE_MACHINE_ID]] as const) {
       const info = await machineInfo(admin, machineId);
-      log(`${key} machine: ${info.name}, ${info.components} components, ${info.parameters} parameters`);
       const recipe = (recipes[key] = await createBenchRecipe(admin, machineId));
+      if (key === 'large' && options.machines === 'seed') continue;
+      log(`${key} machine: ${info.name}, ${info.components} components, ${info.parameters} parameters`);
       machines[key] = await benchMachine({
         admin, info, recipe, oldSql, oldMeter: new Meter(oldProxy), controller, newMeter: new Meter(newProxy),
         iterations, warmup, log,
@@ -120,6 +124,16 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
     }
     await admin`select public.complete_process(${ingestProcess}::uuid)`;
 
+    log('journaled controller: steps from local state, the journal drained beside them');
+    const journalProxy = await proxy(rttMs);
+    const journalListenProxy = await proxy(rttMs);
+    const journaled = await measureJournaled({
+      databaseUrl: proxiedUrl(url, journalProxy), listenUrl: proxiedUrl(url, journalListenProxy), proxy: journalProxy,
+      seed: { machineId: SEED_MACHINE_ID, recipeId: SEED_RECIPE_ID },
+      large: { machineId: LARGE_MACHINE_ID, recipeId: recipes.large.recipeId },
+      runs: quick ? 1 : 2, stepGapMs: 10, ticks: quick ? 40 : 200, log,
+    });
+
     const result: BenchResult = {
       rttMs, iterations, quick,
       rttFloor,
@@ -128,6 +142,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
       machines,
       ingestion,
       ingestionWithRtt,
+      journaled,
       cacheHitRatio: round(recipeRun.cacheHitRatio, 4),
       listenerRoundTrips: 0,
       recipeRun,

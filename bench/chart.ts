@@ -17,7 +17,7 @@ const STEP_LABELS: Record<StepType, string> = {
 const METHOD_LABELS = { perRow: 'per-row INSERT', batch50: '50-row batches', arrayInsert: 'array insert', copy: 'COPY' };
 
 export function chartSpec(r: BenchResult): TopLevelSpec {
-  const steps = Object.entries(r.machines).flatMap(([key, m]) =>
+  const steps = Object.entries(r.machines).filter((e): e is [string, NonNullable<typeof e[1]>] => e[1] !== undefined).flatMap(([key, m]) =>
     STEP_TYPES.flatMap((step) =>
       (['old', 'new'] as const).map((variant) => ({
         machine: `${m.machine.name} (${m.machine.components} components, ${m.machine.parameters} parameters)`,

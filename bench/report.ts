@@ -74,6 +74,33 @@ function ingestionTable(r: BenchResult): string {
     `\nrows measured — ${sizes}; record_process_data takes ${r.ingestion.arrayChunkRows} rows per call`;
 }
 
+/** The seed reactor's steps in three columns: the old pattern, the SDK (one round trip), the journaled controller. */
+function threeColumns(r: BenchResult): string {
+  const m = r.machines.seed;
+  const j = r.journaled!;
+  const rows: [string, StepType, string][] = [
+    ['recording tick', 'recordingTick', 'tick'], ['valve step', 'valveStep', 'valve'],
+    ['purge step', 'purgeStep', 'purge'], ['parameter (set) step', 'parameterStep', 'parameter'],
+  ];
+  const head = ['step (seed reactor)', 'old RT', 'old p50', 'old p95', 'SDK RT', 'SDK p50', 'SDK p95', 'journaled RT', 'journaled p50', 'journaled p95'];
+  const body = rows.map(([label, step, kind]) => {
+    const s = m.steps[step];
+    const d = kind === 'tick' ? j.steps.tick : j.steps.byType[kind];
+    return [label, count(s.old.roundTrips), ms(s.old.p50), ms(s.old.p95), count(s.new.roundTrips), ms(s.new.p50), ms(s.new.p95),
+      '0', d ? ms(d.p50) : '-', d ? ms(d.p95) : '-'];
+  });
+  const all = j.steps.all;
+  return `three patterns at ${r.rttMs} ms RTT — latency in ms; journaled = db.journal(): advance()/record() from local state, durable (fsync) before they return
+` +
+    table([head, ...body], ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']) +
+    `
+journaled, every step: p50 ${ms(all.p50)} / p95 ${ms(all.p95)} / p99 ${ms(all.p99)} ms over ${all.n} steps (${j.steps.runs} seed recipe runs, a tick before each step, 10 ms apart); ` +
+    `${j.steps.roundTripsWhileStepping} round trips while stepping; the drain beside them: ${j.steps.drain.roundTrips} round trips for ${j.steps.drain.entries} journal entries` +
+    `
+drain of a backlog of ${j.drain.ticks} ticks (${j.drain.rows.toLocaleString('en-US')} rows, large machine) at ${r.rttMs} ms RTT: ` +
+    `journal ${j.drain.journal.toLocaleString('en-US')} rows/s in ${j.drain.journalCalls} calls, recorder ${j.drain.recorder.toLocaleString('en-US')} rows/s in ${j.drain.recorderCalls} calls`;
+}
+
 export function formatReport(r: BenchResult): string {
   const e = r.environment;
   const out: string[] = [];
@@ -87,8 +114,14 @@ export function formatReport(r: BenchResult): string {
   }
   out.push('');
   out.push(machineTable('seed', r.machines.seed));
-  out.push('');
-  out.push(machineTable('large', r.machines.large));
+  if (r.machines.large) {
+    out.push('');
+    out.push(machineTable('large', r.machines.large));
+  }
+  if (r.journaled) {
+    out.push('');
+    out.push(threeColumns(r));
+  }
   out.push('');
   out.push(ingestionTable(r));
   out.push('');

@@ -1,6 +1,7 @@
 // What a benchmark run returns (the --json output) and the targets BENCHMARKS.md reports.
 import type { MachineInfo } from './fixtures.ts';
 import type { IngestionResult } from './ingestion.ts';
+import type { JournaledResult } from './journaled.ts';
 import type { Measurement } from './meter.ts';
 import type { oldRoundTrips } from './old-controller.ts';
 import type { RecipeRunResult } from './recipe-run.ts';
@@ -47,11 +48,14 @@ export interface BenchResult {
   };
   /** `select 1` through the proxy: the latency floor of one round trip at rttMs on this machine. */
   rttFloor: Measurement;
-  machines: { seed: MachineResult; large: MachineResult };
+  /** large is absent when the run was limited to the seed machine (--machines seed). */
+  machines: { seed: MachineResult; large?: MachineResult };
   /** rows/s over a direct connection (no proxy, no injected latency): the database's capacity. */
   ingestion: IngestionResult;
   /** rows/s through a proxy with rttMs injected; null when rttMs is 0. */
   ingestionWithRtt: IngestionResult | null;
+  /** The journaled controller (absent in result files from before issue 16). */
+  journaled?: JournaledResult;
   cacheHitRatio: number;
   recipeRun: RecipeRunResult;
   /** Round trips of the SDK's LISTEN session over the whole run (subscribe, heartbeats), through its own proxy. */
@@ -82,7 +86,7 @@ export function compare(old: Measurement, next: Measurement): StepResult {
 /** The targets BENCHMARKS.md reports (never asserted in tests: timings depend on the machine). */
 export function evaluateTargets(r: BenchResult): Target[] {
   const targets: Target[] = [];
-  for (const [key, m] of Object.entries(r.machines)) {
+  for (const [key, m] of Object.entries(r.machines) as [string, MachineResult][]) {
     for (const step of ['recordingTick', 'valveStep', 'purgeStep', 'parameterStep'] as const) {
       const n = m.steps[step].new;
       targets.push({
@@ -106,6 +110,12 @@ export function evaluateTargets(r: BenchResult): Target[] {
     const w = r.ingestionWithRtt;
     const v = round(Math.max(w.copy, w.arrayInsert) / w.batch50, 1);
     targets.push({ name: `ingestion: max(copy, arrayInsert) / batch50 (${r.rttMs} ms RTT)`, value: v, target: '>= 10', met: v >= 10 });
+  }
+  if (r.journaled) {
+    const j = r.journaled;
+    targets.push({ name: 'journaled: round trips while advance()/record() ran', value: j.steps.roundTripsWhileStepping, target: '= 0', met: j.steps.roundTripsWhileStepping === 0 });
+    const v = round(j.drain.journal / j.drain.recorder, 2);
+    targets.push({ name: `journaled: drain rows/s / recorder rows/s (${r.rttMs} ms RTT)`, value: v, target: '>= 1', met: v >= 1 });
   }
   return targets;
 }

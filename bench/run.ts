@@ -9,6 +9,8 @@
 //   npm run bench -- --iterations 100 --db-url postgresql://postgres@127.0.0.1:5432/postgres
 //   npm run bench -- --save FILE.json           also write the --json result to a file
 //   npm run bench -- --from FILE.json           print (or --chart) a saved result, run nothing
+//   npm run bench -- --rtt 850 --machines seed  the old-vs-SDK phase on the seed reactor only (the large
+//                                               machine's old ticks take a minute each at 850 ms)
 //
 // --db-url (default: $DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/postgres) names a
 // server; the benchmark creates its own database there and drops it at the end.
@@ -20,7 +22,7 @@ import { runBenchmark, type BenchResult } from './bench.ts';
 import { renderChart } from './chart.ts';
 import { formatReport } from './report.ts';
 
-const USAGE = 'usage: npm run bench -- [--rtt MS] [--iterations N] [--quick] [--json] [--chart FILE.svg] [--save FILE.json] [--from FILE.json] [--db-url URL] [--keep]';
+const USAGE = 'usage: npm run bench -- [--rtt MS] [--iterations N] [--quick] [--json] [--chart FILE.svg] [--save FILE.json] [--from FILE.json] [--db-url URL] [--keep] [--machines both|seed]';
 
 function numberOption(name: string, raw: string | undefined, fallback: number, integer: boolean): number {
   if (raw === undefined) return fallback;
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
       save: { type: 'string' },
       from: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      machines: { type: 'string', default: 'both' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
   const quick = values.quick ?? false;
   const rttMs = numberOption('rtt', values.rtt, 20, false);
   const iterations = numberOption('iterations', values.iterations, quick ? 5 : 30, true);
+  if (values.machines !== 'both' && values.machines !== 'seed') throw new Error(`--machines must be both or seed, but got: ${values.machines}\n${USAGE}`);
   const serverUrl = values['db-url'] ?? process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
 
   const write = async (name: string, text: string) => {
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
   const result: BenchResult = values.from
     ? JSON.parse(await readFile(values.from, 'utf8'))
     : {
-        ...(await runBenchmark({ serverUrl, rttMs, iterations, quick, keep: values.keep, log: (line) => process.stderr.write(`bench: ${line}\n`) })),
+        ...(await runBenchmark({ serverUrl, rttMs, iterations, quick, keep: values.keep, machines: values.machines as 'both' | 'seed', log: (line) => process.stderr.write(`bench: ${line}\n`) })),
         command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
       };
 

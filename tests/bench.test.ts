@@ -26,22 +26,22 @@ describe('npm run bench (quick, 0 ms RTT)', () => {
 
   it('benchmarks the seed reactor and a generated machine of 60 components and 484 parameters', () => {
     expect(r.machines.seed.machine).toMatchObject({ components: 21, parameters: 137 });
-    expect(r.machines.large.machine).toMatchObject({ components: 60, parameters: 484 });
+    expect(r.machines.large!.machine).toMatchObject({ components: 60, parameters: 484 });
     expect(r.rttMs).toBe(0);
     expect(r.iterations).toBe(3);
   });
 
   it('counts 1 + N + ceil(P/50) = 25 round trips for an old recording tick on the seed reactor, 71 on the large machine', () => {
     for (const [machine, expected] of [['seed', 1 + 21 + 3], ['large', 1 + 60 + 10]] as const) {
-      const old = r.machines[machine].steps.recordingTick.old;
+      const old = r.machines[machine]!.steps.recordingTick.old;
       expect({ machine, min: old.roundTripsMin, max: old.roundTripsMax }).toEqual({ machine, min: expected, max: expected });
-      expect(r.machines[machine].expectedOldRoundTrips.recordingTick).toBe(expected);
+      expect(r.machines[machine]!.expectedOldRoundTrips.recordingTick).toBe(expected);
     }
   });
 
   it('counts 12 round trips for an old valve step, 9 for a purge step and 10 (+2 in the background) for a set-parameter step', () => {
     for (const machine of ['seed', 'large'] as const) {
-      const m = r.machines[machine];
+      const m = r.machines[machine]!;
       const exact = (step: (typeof STEP_TYPES)[number]) => [m.steps[step].old.roundTripsMin, m.steps[step].old.roundTripsMax];
       expect(exact('valveStep')).toEqual([12, 12]);
       expect(exact('purgeStep')).toEqual([9, 9]);
@@ -53,7 +53,7 @@ describe('npm run bench (quick, 0 ms RTT)', () => {
 
   it('counts exactly 1 round trip for every new step and recording tick, and 0 for a cached parameter read', () => {
     for (const machine of ['seed', 'large'] as const) {
-      const m = r.machines[machine];
+      const m = r.machines[machine]!;
       for (const step of ['recordingTick', 'valveStep', 'purgeStep', 'parameterStep'] as const) {
         const n = m.steps[step].new;
         expect({ machine, step, min: n.roundTripsMin, max: n.roundTripsMax, newConnections: n.newConnections })
@@ -79,5 +79,18 @@ describe('npm run bench (quick, 0 ms RTT)', () => {
     expect(r.recipeRun.steps).toBe(45);
     expect(r.recipeRun.hits + r.recipeRun.misses).toBe(r.recipeRun.reads);
     expect(r.cacheHitRatio).toBeCloseTo(r.recipeRun.hits / r.recipeRun.reads, 3);
+  });
+
+  it('runs the journaled controller: no round trip while a step or tick is journaled, the backlog drained in few calls', () => {
+    const j = r.journaled!;
+    expect(j.steps.roundTripsWhileStepping).toBe(0);
+    expect(j.steps.all.n).toBe(45 * j.steps.runs);
+    expect(Object.keys(j.steps.byType).sort()).toEqual(['loop', 'parameter', 'purge', 'valve']);
+    // 45 steps + 45 ticks + the end of the run per recipe run, drained in fewer calls than entries
+    expect(j.steps.drain.entries).toBe(91 * j.steps.runs);
+    expect(j.steps.drain.roundTrips).toBeLessThanOrEqual(j.steps.drain.entries + 2 * j.steps.runs);
+    // 40 ticks × 484 rows: within the 20 000-row limit per call, one call each way
+    expect(j.drain).toMatchObject({ rows: 40 * 484, journalCalls: 1, recorderCalls: 1 });
+    expect(r.targets.find((t) => t.name.startsWith('journaled: round trips'))?.met).toBe(true);
   });
 });

@@ -1,0 +1,144 @@
+// The third column: the journaled controller (src/sdk/journal.ts, issue 16).
+//
+//   steps   the seed recipe run with db.journal(): a tick recorded and a step advanced every
+//           `stepGapMs` (a recipe scaled down in time), the drain running beside it through the
+//           same latency-injecting proxy. Timed: advance() itself (validation, the journal's
+//           durable commit: an fsync), per step type. Round trips are counted at the proxy while
+//           advance() runs: the call is synchronous, so nothing can cross the network meanwhile.
+//   drain   a backlog of `ticks` ticks of the large machine (484 readings each): journaled, then
+//           drained (time until flush() resolves), and the same ticks through db.recorder()
+//           (time until its flush() resolves), both through the proxy at the injected RTT. Each
+//           backlog is built in one synchronous loop, so its drain starts with all of it pending.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createAldDb } from '../src/index.ts';
+import type { TcpProxy } from '../support/tcp-proxy.ts';
+import { distribution, round } from './stats.ts';
+
+export interface JournaledSteps {
+  /** advance() latency in ms, by step type, and over every step. */
+  byType: Record<string, { p50: number; p95: number; p99: number; n: number }>;
+  all: { p50: number; p95: number; p99: number; n: number };
+  /** record() latency in ms (a tick of the seed reactor: journaled, durable). */
+  tick: { p50: number; p95: number; p99: number; n: number };
+  /** Round trips counted at the proxy while advance() or record() ran (0: never waits for the network). */
+  roundTripsWhileStepping: number;
+  /** Round trips of the whole drain of the runs, and the journal entries they carried. */
+  drain: { roundTrips: number; entries: number };
+  runs: number;
+}
+
+export interface DrainThroughput {
+  rows: number;
+  ticks: number;
+  /** rows/s from the end of journaling until flush() resolved. */
+  journal: number;
+  /** rows/s of db.recorder() for the same ticks, from record() until flush() resolved. */
+  recorder: number;
+  journalCalls: number;
+  recorderCalls: number;
+}
+
+export interface JournaledResult {
+  steps: JournaledSteps;
+  drain: DrainThroughput;
+}
+
+const dist = (xs: number[]) => {
+  const d = distribution(xs);
+  return { p50: round(d.p50, 3), p95: round(d.p95, 3), p99: round(d.p99, 3), n: d.n };
+};
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function measureJournaled(options: {
+  databaseUrl: string; listenUrl: string; proxy: TcpProxy;
+  seed: { machineId: string; recipeId: string };
+  large: { machineId: string; recipeId: string };
+  runs: number; stepGapMs: number; ticks: number;
+  log: (line: string) => void;
+}): Promise<JournaledResult> {
+  const { proxy, log } = options;
+  const dir = mkdtempSync(join(tmpdir(), 'ald-bench-journal-'));
+  const db = createAldDb({ databaseUrl: options.databaseUrl, listenUrl: options.listenUrl, cache: { hotRefreshMs: 0 } });
+  try {
+    await db.ready();
+    const journal = db.journal({ path: join(dir, 'journal.db') });
+    // ---- steps
+    const byType: Record<string, number[]> = {};
+    const all: number[] = [];
+    const ticks: number[] = [];
+    let tripsStepping = 0;
+    const trips0 = proxy.stats().roundTrips;
+    let entries = 0;
+    for (let r = 0; r < options.runs; r++) {
+      const run = await journal.start({ machineId: options.seed.machineId, recipeId: options.seed.recipeId });
+      const ids = run.plan.parameters.map((p) => p.id);
+      for (const step of run.steps) {
+        const readings = Object.fromEntries(ids.map((id, j) => [id, step.step_index + j / 1000]));
+        let before = proxy.stats().roundTrips;
+        let t = performance.now();
+        run.record(readings);
+        ticks.push(performance.now() - t);
+        tripsStepping += proxy.stats().roundTrips - before;
+        before = proxy.stats().roundTrips;
+        t = performance.now();
+        run.advance();
+        const ms = performance.now() - t;
+        tripsStepping += proxy.stats().roundTrips - before;
+        all.push(ms);
+        (byType[step.step.step_type] ??= []).push(ms);
+        entries += 2;
+        await pause(options.stepGapMs);
+      }
+      run.complete();
+      entries++;
+      await journal.flush({ timeoutMs: 600_000 });
+    }
+    const steps: JournaledSteps = {
+      byType: Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, dist(v)])),
+      all: dist(all), tick: dist(ticks), roundTripsWhileStepping: tripsStepping,
+      drain: { roundTrips: proxy.stats().roundTrips - trips0, entries }, runs: options.runs,
+    };
+    log(`  journaled steps: p95 ${steps.all.p95} ms over ${steps.all.n} steps, ${tripsStepping} round trips while stepping; drain ${steps.drain.roundTrips} round trips for ${entries} entries`);
+
+    // ---- drain throughput: the same backlog through the journal and through the recorder
+    const run = await journal.start({ machineId: options.large.machineId, recipeId: options.large.recipeId });
+    const ids = run.plan.parameters.map((p) => p.id);
+    const base = Date.parse(run.plan.started_at) + 1;
+    const tickReadings = (i: number) => Object.fromEntries(ids.map((id, j) => [id, i + j / 1000]));
+    // A backlog (as after an outage): journaled in one synchronous loop, so the drain, scheduled
+    // after it, finds every tick pending. Timed from the end of the loop (the fsyncs are not in it).
+    const calls0 = db.stats().roundTrips.apply_journal ?? 0;
+    for (let i = 0; i < options.ticks; i++) run.record(tickReadings(i), new Date(base + i * 1000));
+    const tj = performance.now();
+    await journal.flush({ timeoutMs: 600_000 });
+    const journalSec = (performance.now() - tj) / 1000;
+    const journalCalls = (db.stats().roundTrips.apply_journal ?? 0) - calls0;
+    run.complete();
+    await journal.flush({ timeoutMs: 600_000 });
+    journal.close();
+
+    const plan = await db.process.start({ machineId: options.large.machineId, recipeId: options.large.recipeId });
+    const recorder = db.recorder(plan.process_id);
+    const base2 = Date.parse(plan.started_at) + 1;
+    const rcalls0 = db.stats().roundTrips.record_process_data ?? 0;
+    for (let i = 0; i < options.ticks; i++) recorder.record(tickReadings(i), new Date(base2 + i * 1000));
+    const tr = performance.now();
+    await recorder.flush({ timeoutMs: 600_000 });
+    const recorderSec = (performance.now() - tr) / 1000;
+    const recorderCalls = (db.stats().roundTrips.record_process_data ?? 0) - rcalls0;
+    await recorder.close();
+    await db.process.complete({ processId: plan.process_id });
+    const rows = options.ticks * ids.length;
+    const drain: DrainThroughput = {
+      rows, ticks: options.ticks, journal: Math.round(rows / journalSec), recorder: Math.round(rows / recorderSec), journalCalls, recorderCalls,
+    };
+    log(`  drain of ${rows} rows: journal ${drain.journal} rows/s (${journalCalls} calls), recorder ${drain.recorder} rows/s (${recorderCalls} calls)`);
+    return { steps, drain };
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
