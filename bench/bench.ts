@@ -127,11 +127,13 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
     log('journaled controller: steps from local state, the journal drained beside them');
     const journalProxy = await proxy(rttMs);
     const journalListenProxy = await proxy(rttMs);
+    const referenceProxy = await proxy(0);
     const journaled = await measureJournaled({
       databaseUrl: proxiedUrl(url, journalProxy), listenUrl: proxiedUrl(url, journalListenProxy), proxy: journalProxy,
+      referenceUrl: proxiedUrl(url, referenceProxy), referenceProxy,
       seed: { machineId: SEED_MACHINE_ID, recipeId: SEED_RECIPE_ID },
       large: { machineId: LARGE_MACHINE_ID, recipeId: recipes.large.recipeId },
-      runs: quick ? 1 : 2, stepGapMs: 10, ticks: quick ? 40 : 200, log,
+      runs: quick ? 1 : 4, stepGapMs: 10, ticks: quick ? 40 : 200, log,
     });
 
     const result: BenchResult = {

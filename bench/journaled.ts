@@ -5,6 +5,8 @@
 //           same latency-injecting proxy. Timed: advance() itself (validation, the journal's
 //           durable commit: an fsync), per step type. Round trips are counted at the proxy while
 //           advance() runs: the call is synchronous, so nothing can cross the network meanwhile.
+//           Runs through a proxy without latency alternate with them: the RTT-0 figure, taken on
+//           the same disk at the same time (an fsync's latency moves with other work on the machine).
 //   drain   a backlog of `ticks` ticks of the large machine (484 readings each): journaled, then
 //           drained (time until flush() resolves), and the same ticks through db.recorder()
 //           (time until its flush() resolves), both through the proxy at the injected RTT. Each
@@ -13,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createAldDb } from '../src/index.ts';
+import { createAldDb, type Journal } from '../src/index.ts';
 import type { TcpProxy } from '../support/tcp-proxy.ts';
 import { distribution, round } from './stats.ts';
 
@@ -42,7 +44,10 @@ export interface DrainThroughput {
 }
 
 export interface JournaledResult {
+  /** Through the proxy with the injected RTT. */
   steps: JournaledSteps;
+  /** The same runs through a proxy without latency, alternated with the others: the RTT-0 figure of the same run. */
+  reference: JournaledSteps;
   drain: DrainThroughput;
 }
 
@@ -52,8 +57,51 @@ const dist = (xs: number[]) => {
 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+interface StepSamples { byType: Record<string, number[]>; all: number[]; ticks: number[]; trips: number; drainTrips: number; entries: number; runs: number }
+
+/** One seed recipe run through a journal: record + advance per step, stepGapMs apart, then drained. */
+async function stepRun(journal: Journal, proxy: TcpProxy, seed: { machineId: string; recipeId: string }, stepGapMs: number, into: StepSamples): Promise<void> {
+  const trips0 = proxy.stats().roundTrips;
+  const run = await journal.start({ machineId: seed.machineId, recipeId: seed.recipeId });
+  const ids = run.plan.parameters.map((p) => p.id);
+  for (const step of run.steps) {
+    const readings = Object.fromEntries(ids.map((id, j) => [id, step.step_index + j / 1000]));
+    let before = proxy.stats().roundTrips;
+    let t = performance.now();
+    run.record(readings);
+    into.ticks.push(performance.now() - t);
+    into.trips += proxy.stats().roundTrips - before;
+    before = proxy.stats().roundTrips;
+    t = performance.now();
+    run.advance();
+    const ms = performance.now() - t;
+    into.trips += proxy.stats().roundTrips - before;
+    into.all.push(ms);
+    (into.byType[step.step.step_type] ??= []).push(ms);
+    into.entries += 2;
+    await pause(stepGapMs);
+  }
+  run.complete();
+  into.entries++;
+  await journal.flush({ timeoutMs: 600_000 });
+  into.drainTrips += proxy.stats().roundTrips - trips0;
+  into.runs++;
+}
+
+function summarizeSteps(x: StepSamples): JournaledSteps {
+  return {
+    byType: Object.fromEntries(Object.entries(x.byType).map(([k, v]) => [k, dist(v)])),
+    all: dist(x.all), tick: dist(x.ticks), roundTripsWhileStepping: x.trips,
+    drain: { roundTrips: x.drainTrips, entries: x.entries }, runs: x.runs,
+  };
+}
+
+const emptySamples = (): StepSamples => ({ byType: {}, all: [], ticks: [], trips: 0, drainTrips: 0, entries: 0, runs: 0 });
+
 export async function measureJournaled(options: {
   databaseUrl: string; listenUrl: string; proxy: TcpProxy;
+  /** The same database through a proxy without injected latency: the RTT-0 reference, run in alternation. */
+  referenceUrl: string; referenceProxy: TcpProxy;
   seed: { machineId: string; recipeId: string };
   large: { machineId: string; recipeId: string };
   runs: number; stepGapMs: number; ticks: number;
@@ -62,46 +110,24 @@ export async function measureJournaled(options: {
   const { proxy, log } = options;
   const dir = mkdtempSync(join(tmpdir(), 'ald-bench-journal-'));
   const db = createAldDb({ databaseUrl: options.databaseUrl, listenUrl: options.listenUrl, cache: { hotRefreshMs: 0 } });
+  const ref = createAldDb({ databaseUrl: options.referenceUrl, listenUrl: options.referenceUrl, cache: { hotRefreshMs: 0 } });
   try {
-    await db.ready();
+    await Promise.all([db.ready(), ref.ready()]);
     const journal = db.journal({ path: join(dir, 'journal.db') });
-    // ---- steps
-    const byType: Record<string, number[]> = {};
-    const all: number[] = [];
-    const ticks: number[] = [];
-    let tripsStepping = 0;
-    const trips0 = proxy.stats().roundTrips;
-    let entries = 0;
+    const refJournal = ref.journal({ path: join(dir, 'reference.db') });
+    // ---- steps: runs at the injected RTT and at RTT 0 in alternation, so both see the same disk
+    // (the journal's commit is an fsync; other work on the machine moves its latency).
+    const atRtt = emptySamples();
+    const atZero = emptySamples();
     for (let r = 0; r < options.runs; r++) {
-      const run = await journal.start({ machineId: options.seed.machineId, recipeId: options.seed.recipeId });
-      const ids = run.plan.parameters.map((p) => p.id);
-      for (const step of run.steps) {
-        const readings = Object.fromEntries(ids.map((id, j) => [id, step.step_index + j / 1000]));
-        let before = proxy.stats().roundTrips;
-        let t = performance.now();
-        run.record(readings);
-        ticks.push(performance.now() - t);
-        tripsStepping += proxy.stats().roundTrips - before;
-        before = proxy.stats().roundTrips;
-        t = performance.now();
-        run.advance();
-        const ms = performance.now() - t;
-        tripsStepping += proxy.stats().roundTrips - before;
-        all.push(ms);
-        (byType[step.step.step_type] ??= []).push(ms);
-        entries += 2;
-        await pause(options.stepGapMs);
-      }
-      run.complete();
-      entries++;
-      await journal.flush({ timeoutMs: 600_000 });
+      await stepRun(journal, proxy, options.seed, options.stepGapMs, atRtt);
+      await stepRun(refJournal, options.referenceProxy, options.seed, options.stepGapMs, atZero);
     }
-    const steps: JournaledSteps = {
-      byType: Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, dist(v)])),
-      all: dist(all), tick: dist(ticks), roundTripsWhileStepping: tripsStepping,
-      drain: { roundTrips: proxy.stats().roundTrips - trips0, entries }, runs: options.runs,
-    };
-    log(`  journaled steps: p95 ${steps.all.p95} ms over ${steps.all.n} steps, ${tripsStepping} round trips while stepping; drain ${steps.drain.roundTrips} round trips for ${entries} entries`);
+    refJournal.close();
+    const steps = summarizeSteps(atRtt);
+    const reference = summarizeSteps(atZero);
+    log(`  journaled steps: p95 ${steps.all.p95} ms (RTT-0 reference ${reference.all.p95} ms) over ${steps.all.n} steps, ` +
+      `${steps.roundTripsWhileStepping} round trips while stepping; drain ${steps.drain.roundTrips} round trips for ${steps.drain.entries} entries`);
 
     // ---- drain throughput: the same backlog through the journal and through the recorder
     const run = await journal.start({ machineId: options.large.machineId, recipeId: options.large.recipeId });
@@ -136,9 +162,9 @@ export async function measureJournaled(options: {
       rows, ticks: options.ticks, journal: Math.round(rows / journalSec), recorder: Math.round(rows / recorderSec), journalCalls, recorderCalls,
     };
     log(`  drain of ${rows} rows: journal ${drain.journal} rows/s (${journalCalls} calls), recorder ${drain.recorder} rows/s (${recorderCalls} calls)`);
-    return { steps, drain };
+    return { steps, reference, drain };
   } finally {
-    await db.close();
+    await Promise.all([db.close(), ref.close()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

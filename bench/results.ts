@@ -114,6 +114,8 @@ export function evaluateTargets(r: BenchResult): Target[] {
   if (r.journaled) {
     const j = r.journaled;
     targets.push({ name: 'journaled: round trips while advance()/record() ran', value: j.steps.roundTripsWhileStepping, target: '= 0', met: j.steps.roundTripsWhileStepping === 0 });
+    const d = round(j.steps.all.p95 - j.reference.all.p95, 2);
+    targets.push({ name: `journaled: step p95 at ${r.rttMs} ms RTT minus at RTT 0 (same run)`, value: d, target: '<= 1 ms', met: d <= 1 });
     const v = round(j.drain.journal / j.drain.recorder, 2);
     targets.push({ name: `journaled: drain rows/s / recorder rows/s (${r.rttMs} ms RTT)`, value: v, target: '>= 1', met: v >= 1 });
   }

@@ -1,41 +1,41 @@
 // The controller loop of the README, type-checked by `npm run typecheck` so the example cannot rot.
-// claim → start → advance … → complete, with a recorder running beside it.
-import { AldDbError, createAldDb, flattenPlan, type PlannedStep, type Readings, type StepReply } from '../src/index.ts';
+// claim → start (the only round trips) → advance … → complete from local state, every write first
+// made durable in the journal on local disk, then drained to the database in the background.
+import { AldDbError, createAldDb, type JournaledRun, type LocalStepReply, type PlannedStep, type Readings } from '../src/index.ts';
 
 declare function readPlc(): Readings;                                   // your Modbus reads: { [parameterId]: value }
-declare function runOnPlc(step: PlannedStep, reply: StepReply): Promise<void>; // valve pulse, purge, setpoint …
-declare function alarm(error: Error): void;
+declare function runOnPlc(step: PlannedStep, reply: LocalStepReply): Promise<void>; // valve pulse, purge, setpoint …
+declare function alarm(error: Error, context?: unknown): void;
 
 export async function runNextCommand(machineId: string): Promise<void> {
   const db = createAldDb({ databaseUrl: process.env.DATABASE_URL! });
+  // Durable when a call returns: the journal's SQLite commit (WAL, synchronous=FULL) reached the disk.
+  const journal = db.journal({ path: '/var/lib/ald/journal.db', maxPendingBytes: 2 ** 30 });
+  journal.on('refused', (error, info) => alarm(error, info));                  // the database refused step info.stepIndex
+  journal.on('full', (error) => alarm(error));                                 // outage outlasted the disk budget: ticks refused
   try {
+    // After a restart: the run this journal was in. Its entries drain on their own, exactly once.
+    let run: JournaledRun | null = journal.current();
+    if (run && run.completed === null) run.abort('controller restarted mid-run');  // or resume it: run.next()
     const command = await db.commands.claimNext(machineId, 'controller-1');      // 1 round trip
     if (!command) return;
-    const plan = await db.process.start({ machineId, commandId: command.id });   // 1: execution, state, whole plan
-    const recorder = db.recorder(plan.process_id);
-    recorder.on('overflow', alarm);                                             // buffer full: explicit, never silent
-    const timer = setInterval(() => recorder.record(readPlc()), 1000);         // 1 per tick, never blocks a step
+    run = await journal.start({ machineId, commandId: command.id });             // 1: execution, whole plan, kept on disk
+    const timer = setInterval(() => run!.record(readPlc()), 1000);             // 0: journaled, durable, drained later
     try {
-      for (const step of flattenPlan(plan)) {
-        const reply = await db.process.advance({                                // 1 per step, whatever its type
-          processId: plan.process_id, stepId: step.step_id, stepIndex: step.step_index,
-          loopIteration: step.loop_iteration,
-        });
-        await runOnPlc(step, reply);
+      for (let step = run.next(); step; step = run.next()) {
+        const reply = run.advance();                                            // 0: checked against plan + cache, journaled
+        await runOnPlc(step, reply);                                            // the recipe's timing is the PLC's, not the network's
       }
-      await db.process.advance({ processId: plan.process_id, stepId: null });   // close the last step
-      await recorder.flush();                                                   // every tick stored
-      await db.process.complete({ processId: plan.process_id });                // 1: run ended, machine idle
+      run.complete();                                                           // 0: journaled; the run ends when it drains
     } catch (error) {
-      if (error instanceof AldDbError && error.code === '22003') alarm(error);  // a recipe setpoint out of range
-      await recorder.flush().catch(() => {});
-      await db.process.complete({ processId: plan.process_id, status: 'failed', errorMessage: String(error) });
+      if (error instanceof AldDbError && error.code === '22003') alarm(error);  // a recipe setpoint out of range, refused locally
+      if (run.completed === null) run.complete({ status: 'failed', errorMessage: String(error) });
     } finally {
       clearInterval(timer);
-      await recorder.close();
     }
+    await journal.flush({ timeoutMs: 10_000 }).catch(() => {});                  // optional: what is not drained stays on disk
   } finally {
-    await db.close();
+    await db.close();                                                           // closes the journal; pending entries stay for the next start
   }
 }
 
