@@ -7,7 +7,12 @@
 //
 //   npm run test:soak
 //   npm run test:soak -- --controllers 20 --duration 30 --json
+//   npm run test:soak -- --journal      instead: the journal's fault tests (tests/faults/journal.test.ts)
+//                                       with the full 60 s database blackout inside a recipe
+//                                       (--blackout SECONDS to change it; npm test runs 2 s)
+import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { runLoad } from '../tests/load/controllers.ts';
@@ -18,6 +23,8 @@ const { values } = parseArgs({
     controllers: { type: 'string', default: '50' },
     duration: { type: 'string', default: '60' },
     json: { type: 'boolean', default: false },
+    journal: { type: 'boolean', default: false },
+    blackout: { type: 'string', default: '60' },
   },
 });
 const controllers = Number(values.controllers);
@@ -28,7 +35,30 @@ if (!Number.isInteger(controllers) || controllers < 1 || !(durationMs > 0)) {
 }
 const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
 
+/** The journal's fault tests against a throwaway database, the blackout at full length. */
+async function journalSoak(): Promise<number> {
+  const blackoutMs = Number(values.blackout) * 1000;
+  if (!(blackoutMs > 0)) {
+    console.error(`--blackout must be a positive number of seconds, but got: ${values.blackout}`);
+    return 2;
+  }
+  const name = uniqueDatabaseName('ald_soak_journal');
+  console.log(`preparing ${name} on ${redact(serverUrl)}`);
+  const url = await prepareDatabase(serverUrl, name, { seed: true });
+  try {
+    const vitest = join(process.cwd(), 'node_modules/.bin/vitest');
+    const r = spawnSync(vitest, ['run', 'tests/faults/journal.test.ts'], {
+      stdio: 'inherit', env: { ...process.env, TEST_DATABASE_URL: url, JOURNAL_BLACKOUT_MS: String(blackoutMs) },
+    });
+    console.log(r.status === 0 ? `soak (journal, ${blackoutMs / 1000} s blackout): ok` : 'soak (journal): FAILED');
+    return r.status ?? 1;
+  } finally {
+    await dropDatabase(serverUrl, name);
+  }
+}
+
 async function main(): Promise<number> {
+  if (values.journal) return journalSoak();
   const name = uniqueDatabaseName('ald_soak');
   console.log(`preparing ${name} on ${redact(serverUrl)}`);
   const url = await prepareDatabase(serverUrl, name, { seed: true });
