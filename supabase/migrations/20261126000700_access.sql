@@ -104,3 +104,18 @@ grant execute on function private.is_service() to authenticated, service_role;
 grant execute on function private.machine_ids_with_role(public.operator_role) to authenticated, service_role;
 grant execute on function private.has_machine_role(uuid, public.operator_role) to authenticated, service_role;
 grant execute on function private.change_role() to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC. The RLS helpers are opened to
+-- the API roles that policies evaluate for; lock_process_to_operate runs only inside the definer
+-- RPCs (as their owner).
+revoke execute on function
+  private.is_service(),
+  private.machine_ids_with_role(public.operator_role),
+  private.has_machine_role(uuid, public.operator_role),
+  private.lock_process_to_operate(uuid, text),
+  private.change_role()
+from public;
+grant execute on function private.is_service() to authenticated, service_role;
+grant execute on function private.machine_ids_with_role(public.operator_role) to authenticated, service_role;
+grant execute on function private.has_machine_role(uuid, public.operator_role) to authenticated, service_role;
+grant execute on function private.change_role() to authenticated, service_role;

@@ -157,3 +157,9 @@ comment on function public.set_parameter_value(uuid, double precision, bigint, p
   'Writes a setpoint in one round trip: rejects null (22004), NaN/infinite, fractional-for-integer and non-0/1-for-binary values (22023), values outside [min,max] (22003), unknown parameters (P0002), callers without the operator role on the machine (42501), read-only or inactive parameters and deactivated components (55000), and a stale expected_version (40001). Then updates set_value, bumps version by one, writes one parameter_changes row and notifies ald_parameter_changes at commit; returns the new row. Writing the value the parameter already has changes nothing. A repeated request_id returns the row without writing again. Security definer: users may not update component_parameters or write the audit directly.';
 revoke execute on function public.set_parameter_value(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid) from public, anon;
 grant execute on function public.set_parameter_value(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid) to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.apply_setpoint(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid, boolean)
+from public;

@@ -242,3 +242,11 @@ comment on function public.start_process(uuid, uuid, uuid, uuid, uuid) is
   'Starts a recipe run in one round trip: creates the execution (with a recipe snapshot) and its progress row, sets the machine running, marks the command executing, and returns the plan (jsonb: process_id, total_steps, recipe, nested steps with configs, parameters). Pass recipe_id or the command_id of a start_recipe command. A repeated request_id, or a command that already started a running process, returns that execution with replayed=true. Errors: 22004, 22023, P0002 (machine, recipe, command or operator unknown), 42501 (also: a user naming another operator_id), 23505 (machine already running, or request_id already used on another machine), 55000 (machine unavailable, recipe inactive, command not runnable).';
 revoke execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) from public, anon;
 grant execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.recipe_steps_json(uuid, uuid),
+  private.count_executed_steps(jsonb),
+  private.process_plan(uuid, boolean)
+from public;

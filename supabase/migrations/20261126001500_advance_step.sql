@@ -188,3 +188,10 @@ comment on function public.advance_step(uuid, uuid, integer, integer, public.ste
   'One controller step in one round trip: closes the open step_executions row (previous_status, details, error_message), opens step_index for step_id (default: next index), updates process_execution_state, and for a parameter step applies its setpoint with every check of set_parameter_value. step_id null only closes the open step. A retry of a committed call (same step_index and step_id) replies again with replayed=true and applies nothing twice. Errors: 22004, 22023 (bad previous_status, step_index out of range or not increasing, foreign parameter), P0002 (process or step unknown), 42501, 55000 (process not running), 23505 (step_index already used by another step), and every set_parameter_value code for a parameter step.';
 revoke execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) from public, anon;
 grant execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.step_config(uuid, public.step_type),
+  private.step_reply(public.process_execution_state, public.step_executions, jsonb, public.component_parameters, boolean)
+from public;
