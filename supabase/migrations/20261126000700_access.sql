@@ -76,8 +76,9 @@ declare
 begin
   select * into pe from public.process_executions e where e.id = lock_process_to_operate.process_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'process not found',
-      detail = format('no process execution %s', lock_process_to_operate.process_id);
+    perform private.raise_error('P0002',
+      'process not found',
+      format('no process execution %s', lock_process_to_operate.process_id));
   end if;
   if not private.has_machine_role(pe.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
