@@ -203,8 +203,10 @@ export class Journal extends Emitter<JournalEvents> {
   }
 
   /**
-   * Starts a run: one round trip (start_process, retried with its request_id). The plan is kept in
-   * the journal. Refused while the journal's current run has not been completed.
+   * Starts a run: one round trip (start_process, retried with its request_id), after the previous
+   * run's entries have drained (its end must reach the database before the machine can start
+   * again). The plan is kept in the journal. Refused (55000) while the journal's current run has
+   * not been completed.
    */
   async start(options: StartOptions): Promise<JournaledRun> {
     if (this.closed) throw closedError('start', 'the journal');
@@ -215,6 +217,8 @@ export class Journal extends Emitter<JournalEvents> {
         details: `process ${this.run.processId} is at step ${this.run.stepIndex ?? 'none'} of ${this.run.plan.total_steps}`,
       });
     }
+    // The previous run's end must reach the database before the machine can start again.
+    if (this.run && this.store.pendingEntries > 0) await this.flush();
     const plan = await this.processApi.start(options);
     const run = new JournaledRun(this, plan, this.store);
     this.store.writeMeta({ 'run.plan': JSON.stringify(plan), 'run.step': '', 'run.status': '' });
@@ -544,6 +548,8 @@ export class JournaledRun {
    */
   record(readings: Readings, ts?: Date | number | string): boolean {
     if (this.journal.isClosed) throw closedError('record', 'the journal');
+    // The server refuses rows stamped after the end of a run.
+    if (this.status !== null) throw serverError('55000', 'process is not running', `process ${this.plan.process_id} was completed (${this.status}) in this journal`);
     const tick = toTick(readings, 0, ts === undefined ? this.clock.next() : timestampOf(ts), { nonFinite: 0 });
     if (tick.ids.length === 0) return true;
     const args = { process_id: this.plan.process_id, ts: tick.ts, ids: tick.ids, values: tick.values, setPoints: tick.setPoints };

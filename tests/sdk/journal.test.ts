@@ -112,6 +112,7 @@ describe('a journaled run', () => {
       run.abort('test');
       expect(codeOf(() => run.advance())).toBe('55000');
       expect(codeOf(() => run.complete())).toBe('55000');
+      expect(codeOf(() => run.record({ [reactor.parameterIds[0]]: 1 }))).toBe('55000');
       await journal.flush({ timeoutMs: 20_000 });
       const s = await stored(run.processId);
       expect(s.steps.n).toBe(1);
