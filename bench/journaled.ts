@@ -5,8 +5,9 @@
 //           same latency-injecting proxy. Timed: advance() itself (validation, the journal's
 //           durable commit: an fsync), per step type. Round trips are counted at the proxy while
 //           advance() runs: the call is synchronous, so nothing can cross the network meanwhile.
-//           Runs through a proxy without latency alternate with them: the RTT-0 figure, taken on
-//           the same disk at the same time (an fsync's latency moves with other work on the machine).
+//           A run of the large machine's recipe through a proxy without latency alternates with
+//           it step by step: the RTT-0 figure, taken on the same disk at the same moments (an
+//           fsync's latency moves with other work on the machine, far more than by 1 ms).
 //   drain   a backlog of `ticks` ticks of the large machine (484 readings each): journaled, then
 //           drained (time until flush() resolves), and the same ticks through db.recorder()
 //           (time until its flush() resolves), both through the proxy at the injected RTT. Each
@@ -15,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createAldDb, type Journal } from '../src/index.ts';
+import { createAldDb, type JournaledRun } from '../src/index.ts';
 import type { TcpProxy } from '../support/tcp-proxy.ts';
 import { distribution, round } from './stats.ts';
 
@@ -46,7 +47,7 @@ export interface DrainThroughput {
 export interface JournaledResult {
   /** Through the proxy with the injected RTT. */
   steps: JournaledSteps;
-  /** The same runs through a proxy without latency, alternated with the others: the RTT-0 figure of the same run. */
+  /** Steps through a proxy without latency, interleaved one for one with `steps`: the RTT-0 figure of the same run. */
   reference: JournaledSteps;
   drain: DrainThroughput;
 }
@@ -59,33 +60,25 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface StepSamples { byType: Record<string, number[]>; all: number[]; ticks: number[]; trips: number; drainTrips: number; entries: number; runs: number }
 
-/** One seed recipe run through a journal: record + advance per step, stepGapMs apart, then drained. */
-async function stepRun(journal: Journal, proxy: TcpProxy, seed: { machineId: string; recipeId: string }, stepGapMs: number, into: StepSamples): Promise<void> {
-  const trips0 = proxy.stats().roundTrips;
-  const run = await journal.start({ machineId: seed.machineId, recipeId: seed.recipeId });
-  const ids = run.plan.parameters.map((p) => p.id);
-  for (const step of run.steps) {
-    const readings = Object.fromEntries(ids.map((id, j) => [id, step.step_index + j / 1000]));
-    let before = proxy.stats().roundTrips;
-    let t = performance.now();
-    run.record(readings);
-    into.ticks.push(performance.now() - t);
-    into.trips += proxy.stats().roundTrips - before;
-    before = proxy.stats().roundTrips;
-    t = performance.now();
-    run.advance();
-    const ms = performance.now() - t;
-    into.trips += proxy.stats().roundTrips - before;
-    into.all.push(ms);
-    (into.byType[step.step.step_type] ??= []).push(ms);
-    into.entries += 2;
-    await pause(stepGapMs);
-  }
-  run.complete();
-  into.entries++;
-  await journal.flush({ timeoutMs: 600_000 });
-  into.drainTrips += proxy.stats().roundTrips - trips0;
-  into.runs++;
+/** record() then advance() of the run's next step, timed, with the round trips crossing `proxy` meanwhile. */
+function timedStep(run: JournaledRun, proxy: TcpProxy, ids: string[], into: StepSamples): boolean {
+  const step = run.next();
+  if (!step) return false;
+  const readings = Object.fromEntries(ids.map((id, j) => [id, step.step_index + j / 1000]));
+  let before = proxy.stats().roundTrips;
+  let t = performance.now();
+  run.record(readings);
+  into.ticks.push(performance.now() - t);
+  into.trips += proxy.stats().roundTrips - before;
+  before = proxy.stats().roundTrips;
+  t = performance.now();
+  run.advance();
+  const ms = performance.now() - t;
+  into.trips += proxy.stats().roundTrips - before;
+  into.all.push(ms);
+  (into.byType[step.step.step_type] ??= []).push(ms);
+  into.entries += 2;
+  return true;
 }
 
 function summarizeSteps(x: StepSamples): JournaledSteps {
@@ -100,7 +93,7 @@ const emptySamples = (): StepSamples => ({ byType: {}, all: [], ticks: [], trips
 
 export async function measureJournaled(options: {
   databaseUrl: string; listenUrl: string; proxy: TcpProxy;
-  /** The same database through a proxy without injected latency: the RTT-0 reference, run in alternation. */
+  /** The same database through a proxy without injected latency: the RTT-0 reference, interleaved step by step. */
   referenceUrl: string; referenceProxy: TcpProxy;
   seed: { machineId: string; recipeId: string };
   large: { machineId: string; recipeId: string };
@@ -115,13 +108,31 @@ export async function measureJournaled(options: {
     await Promise.all([db.ready(), ref.ready()]);
     const journal = db.journal({ path: join(dir, 'journal.db') });
     const refJournal = ref.journal({ path: join(dir, 'reference.db') });
-    // ---- steps: runs at the injected RTT and at RTT 0 in alternation, so both see the same disk
-    // (the journal's commit is an fsync; other work on the machine moves its latency).
+    // ---- steps: the seed recipe through the RTT proxy and, step by step in alternation, a run of
+    // the large machine's recipe through a proxy without latency: the RTT-0 figure taken on the same
+    // disk at the same moments (the journal's commit is an fsync; other work on the machine moves it).
     const atRtt = emptySamples();
     const atZero = emptySamples();
     for (let r = 0; r < options.runs; r++) {
-      await stepRun(journal, proxy, options.seed, options.stepGapMs, atRtt);
-      await stepRun(refJournal, options.referenceProxy, options.seed, options.stepGapMs, atZero);
+      const trips0 = proxy.stats().roundTrips;
+      const refTrips0 = options.referenceProxy.stats().roundTrips;
+      const run = await journal.start({ machineId: options.seed.machineId, recipeId: options.seed.recipeId });
+      const refRun = await refJournal.start({ machineId: options.large.machineId, recipeId: options.large.recipeId });
+      const ids = run.plan.parameters.map((p) => p.id);
+      const refIds = refRun.plan.parameters.slice(0, ids.length).map((p) => p.id);
+      while (timedStep(run, proxy, ids, atRtt)) {
+        timedStep(refRun, options.referenceProxy, refIds, atZero);
+        await pause(options.stepGapMs);
+      }
+      run.complete();
+      refRun.abort('bench: RTT-0 reference run');
+      atRtt.entries++;
+      atZero.entries++;
+      await Promise.all([journal.flush({ timeoutMs: 600_000 }), refJournal.flush({ timeoutMs: 600_000 })]);
+      atRtt.drainTrips += proxy.stats().roundTrips - trips0;
+      atZero.drainTrips += options.referenceProxy.stats().roundTrips - refTrips0;
+      atRtt.runs++;
+      atZero.runs++;
     }
     refJournal.close();
     const steps = summarizeSteps(atRtt);
