@@ -89,7 +89,7 @@ describe('npm run bench (quick, 0 ms RTT)', () => {
     // 45 steps + 45 ticks + the end of the run per recipe run, drained in fewer calls than entries
     expect(j.steps.drain.entries).toBe(91 * j.steps.runs);
     expect(j.steps.drain.roundTrips).toBeLessThanOrEqual(j.steps.drain.entries + 2 * j.steps.runs);
-    // 40 ticks × 484 rows: within the 20 000-row limit per call, one call each way
+    // 40 ticks × 484 rows: within both row limits per call (recorder 20 000, journal 50 000), one call each way
     expect(j.drain).toMatchObject({ rows: 40 * 484, journalCalls: 1, recorderCalls: 1 });
     expect(r.targets.find((t) => t.name.startsWith('journaled: round trips'))?.met).toBe(true);
   });

@@ -5,7 +5,8 @@
 //   - a write cut short (power loss mid-record) leaves a WAL tail without a valid commit frame;
 //     SQLite's recovery ignores it, so the journal reopens at the last whole committed record. open()
 //     reads the WAL before SQLite does and reports such a tail (`recovery`), so the loss is seen;
-//   - entries are deleted only once the database acknowledged them (drain), in one transaction.
+//   - entries are deleted only once the database acknowledged them (drain), in one transaction
+//     that is not fsynced: losing it to power loss means sending them again (idempotent).
 //
 // node:sqlite is loaded on first use (process.getBuiltinModule), so importing the SDK never prints
 // Node's ExperimentalWarning for SQLite unless a journal is opened.
@@ -235,6 +236,9 @@ export class JournalStore {
    */
   settle(done: StoredEntry[], refused: { entry: StoredEntry; code: string; message: string; detail: string | null }[]): void {
     if (done.length === 0 && refused.length === 0) return;
+    // Not fsynced: a deletion lost to power loss only makes the drain send those entries again,
+    // which is idempotent. The next append's synced commit makes it durable anyway (WAL order).
+    this.db.exec('pragma synchronous = off');
     this.db.exec('begin immediate');
     try {
       for (const e of done) this.deleteOne.run(e.seq);
@@ -247,6 +251,8 @@ export class JournalStore {
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('rollback');
       throw error;
+    } finally {
+      this.db.exec('pragma synchronous = full');
     }
     if (++this.commits >= 500) this.checkpoint();
     for (const e of [...done, ...refused.map((r) => r.entry)]) {

@@ -50,7 +50,7 @@ export interface JournalOptions {
    * event (ALD_JOURNAL_FULL). Steps and the end of a run are always journaled. Default 1 GiB.
    */
   maxPendingBytes?: number;
-  /** Rows per drain call (default 20 000, as the recorder). */
+  /** Rows per drain call (default 50 000; the database takes up to 100 000 per record_process_data). */
   maxRowsPerCall?: number;
   /** Journal entries per drain call (default 2000). */
   maxEntriesPerCall?: number;
@@ -172,7 +172,7 @@ export class Journal extends Emitter<JournalEvents> {
     }
     this.options = {
       maxPendingBytes: options.maxPendingBytes ?? 1024 ** 3,
-      maxRowsPerCall: options.maxRowsPerCall ?? 20_000,
+      maxRowsPerCall: options.maxRowsPerCall ?? 50_000,
       maxEntriesPerCall: options.maxEntriesPerCall ?? 2000,
       retryBaseMs: options.retryBaseMs ?? 200,
       retryMaxMs: options.retryMaxMs ?? 5000,
