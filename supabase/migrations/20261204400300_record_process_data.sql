@@ -1,0 +1,115 @@
+-- record_process_data becomes the process-scoped form of record_readings: same arguments, same
+-- checks and error codes, but its rows are stored by private.store_readings (one row per machine
+-- tick in public.readings) and the idempotency key is (machine, tick time): a tick already
+-- recorded, by this call's process or by the machine-wide recorder, is not stored again.
+-- Tick times outside private.telemetry_settings' window are refused (22023).
+
+create or replace function public.record_process_data(
+  process_id uuid,
+  parameter_ids uuid[],
+  "values" double precision[],
+  timestamps timestamptz[] default null,
+  set_points double precision[] default null
+) returns integer
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  n integer := coalesce(cardinality(parameter_ids), 0);
+  pe record;
+  latest timestamptz;
+  unknown uuid;
+  inserted integer;
+begin
+  if process_id is null then
+    raise exception using errcode = '22004', message = 'process_id is required';
+  end if;
+  -- A 2-D array would reach array_position() (0A000) or be read by timestamps[1] as null.
+  if coalesce(array_ndims(parameter_ids), 1) > 1 or coalesce(array_ndims("values"), 1) > 1
+     or coalesce(array_ndims(timestamps), 1) > 1 or coalesce(array_ndims(set_points), 1) > 1 then
+    raise exception using errcode = '22023', message = 'arrays must be one-dimensional',
+      detail = format('dimensions: parameter_ids %s, values %s, timestamps %s, set_points %s',
+        coalesce(array_ndims(parameter_ids), 1), coalesce(array_ndims("values"), 1),
+        coalesce(array_ndims(timestamps), 1), coalesce(array_ndims(set_points), 1));
+  end if;
+  if n > 100000 then
+    raise exception using errcode = '22023', message = 'too many rows in one call',
+      detail = format('got %s, the limit is 100000', n), hint = 'send the backlog in several calls';
+  end if;
+  if coalesce(cardinality("values"), 0) <> n then
+    raise exception using errcode = '22023', message = 'parameter_ids and values must have the same length',
+      detail = format('parameter_ids has %s elements, values has %s', n, coalesce(cardinality("values"), 0));
+  end if;
+  if timestamps is not null and cardinality(timestamps) not in (1, n) then
+    raise exception using errcode = '22023', message = 'timestamps must have one element or as many as parameter_ids',
+      detail = format('parameter_ids has %s elements, timestamps has %s', n, cardinality(timestamps));
+  end if;
+  if set_points is not null and cardinality(set_points) <> n then
+    raise exception using errcode = '22023', message = 'set_points must have as many elements as parameter_ids',
+      detail = format('parameter_ids has %s elements, set_points has %s', n, cardinality(set_points));
+  end if;
+  if array_position(parameter_ids, null) is not null then
+    raise exception using errcode = '22023', message = 'parameter_ids must not contain null',
+      detail = format('null at position %s', array_position(parameter_ids, null));
+  end if;
+  if timestamps is not null and array_position(timestamps, null) is not null then
+    raise exception using errcode = '22023', message = 'timestamps must not contain null',
+      detail = format('null at position %s', array_position(timestamps, null));
+  end if;
+  -- A row at 'infinity' would be the latest reading of its parameter for ever after.
+  if timestamps is not null and exists (select 1 from unnest(timestamps) t where not isfinite(t)) then
+    raise exception using errcode = '22023', message = 'timestamps must be finite',
+      detail = 'infinity and -infinity are not times at which the PLC was read';
+  end if;
+  if exists (select 1 from unnest("values") v where v in ('NaN', 'Infinity', '-Infinity'))
+     or exists (select 1 from unnest(set_points) v where v in ('NaN', 'Infinity', '-Infinity')) then
+    raise exception using errcode = '22023', message = 'values and set_points must be finite numbers or null',
+      hint = 'send null for a reading the PLC could not provide';
+  end if;
+
+  select e.id, e.machine_id, e.status, e.ended_at into pe
+  from public.process_executions e where e.id = record_process_data.process_id;
+  if not found then
+    raise exception using errcode = 'P0002', message = 'process not found',
+      detail = format('no process execution %s', record_process_data.process_id);
+  end if;
+  if not private.has_machine_role(pe.machine_id, 'operator') then
+    raise exception using errcode = '42501', message = 'not allowed to operate this machine',
+      detail = format('recording for process %s needs the operator role on machine %s', pe.id, pe.machine_id);
+  end if;
+  latest := coalesce((select max(t) from unnest(timestamps) t), now());
+  if pe.status <> 'running' and latest > pe.ended_at then
+    raise exception using errcode = '55000', message = 'process is not running',
+      detail = format('process %s is %s since %s; rows after that are refused', pe.id, pe.status, pe.ended_at);
+  end if;
+
+  select u.id into unknown
+  from (select distinct x as id from unnest(parameter_ids) x) u
+  where not exists (
+    select 1 from public.component_parameters p where p.id = u.id and p.machine_id = pe.machine_id)
+  limit 1;
+  if unknown is not null then
+    raise exception using errcode = '22023', message = 'parameter does not belong to the process''s machine',
+      detail = format('parameter %s is not a parameter of machine %s', unknown, pe.machine_id);
+  end if;
+
+  if n = 0 then
+    return 0;
+  end if;
+
+  -- The rows go to private.store_readings, one tick per distinct timestamp, given this process.
+  select s.readings into inserted from private.store_readings(
+    pe.machine_id, pe.id,
+    case when timestamps is null then array_fill(now(), array[n])
+         when cardinality(timestamps) = 1 then array_fill(timestamps[1], array[n])
+         else timestamps end,
+    parameter_ids, "values", coalesce(set_points, array_fill(null::double precision, array[n]))) s;
+  return inserted;
+end;
+$$;
+comment on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) is
+  'Records readings of a process in one round trip (the process-scoped form of record_readings): parallel arrays parameter_ids/values (and optional set_points); timestamps null (now), one element (the whole call is one tick) or one per row (several buffered ticks). Idempotent on (machine, tick time): a tick already recorded is not stored again, even with other parameters, so send each tick whole. Returns the number of new readings. Errors: 22004, 22023 (multi-dimensional arrays, unequal lengths, nulls, infinite timestamps or outside the accepted window, non-finite values, foreign parameters, > 100000 rows), P0002, 42501, 55000 (process ended before the rows'' timestamps).';
+revoke execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) from public, anon;
+grant execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) to authenticated, service_role;
