@@ -53,9 +53,12 @@ create table public.readings (
   process_id uuid,
   vals double precision[] not null,
   set_points double precision[],
+  constraint readings_finite check (
+    not ('NaN' = any (vals) or 'Infinity' = any (vals) or '-Infinity' = any (vals)
+         or 'NaN' = any (set_points) or 'Infinity' = any (set_points) or '-Infinity' = any (set_points))),
   -- the idempotency key: a retried or replayed tick conflicts here and is stored once
   primary key (machine_id, ts),
-  foreign key (machine_id, layout_version) references public.reading_layouts (machine_id, version),
+  foreign key (machine_id, layout_version) references public.reading_layouts (machine_id, version) on delete cascade,
   foreign key (process_id) references public.process_executions (id) on delete set null
 ) partition by range (ts);
 comment on table public.readings is 'Recorded PLC readings: one row per (machine, tick), the values as arrays in the order of the machine''s layout version. Monthly partitions plus a default partition (public.maintain_readings). Read through public.process_data_points for one row per reading.';
@@ -95,7 +98,7 @@ comment on column public.latest_readings.updated_at is 'When the row was last wr
 create index latest_readings_process_id_idx on public.latest_readings (process_id);
 create index latest_readings_machine_id_layout_version_idx on public.latest_readings (machine_id, layout_version);
 alter table public.latest_readings
-  add foreign key (machine_id, layout_version) references public.reading_layouts (machine_id, version);
+  add foreign key (machine_id, layout_version) references public.reading_layouts (machine_id, version) on delete cascade;
 
 -- Existing readings move over: one layout per machine (every parameter it has readings of, by
 -- parameter id), one row per (machine, ts). Two runs of one machine never share a timestamp; if
