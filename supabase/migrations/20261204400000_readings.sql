@@ -80,7 +80,6 @@ create table public.latest_readings (
   machine_id uuid primary key references public.machines (id) on delete cascade,
   ts timestamptz not null,
   layout_version integer not null,
-  parameter_ids uuid[] not null,
   process_id uuid references public.process_executions (id) on delete set null,
   vals double precision[] not null,
   set_points double precision[],
@@ -89,8 +88,7 @@ create table public.latest_readings (
 comment on table public.latest_readings is 'The last recorded tick of each machine, kept current by the recording RPCs (never by touching component_parameters, whose cache must not churn). In the supabase_realtime publication: a subscriber sees every tick; RLS applies.';
 comment on column public.latest_readings.machine_id is 'The machine.';
 comment on column public.latest_readings.ts is 'Time of the machine''s latest tick.';
-comment on column public.latest_readings.layout_version is 'Layout version of that tick.';
-comment on column public.latest_readings.parameter_ids is 'The layout''s parameters, copied so that a subscriber can map positions without another query.';
+comment on column public.latest_readings.layout_version is 'Layout version of that tick: reading_layouts gives the parameter of each position (a subscriber reads it once per version).';
 comment on column public.latest_readings.process_id is 'The process running at that tick, if any.';
 comment on column public.latest_readings.vals is 'The tick''s values by position.';
 comment on column public.latest_readings.set_points is 'The tick''s setpoints by position, when known.';
@@ -128,10 +126,9 @@ join public.reading_layouts l on l.machine_id = t.machine_id and l.version = 1
 order by t.machine_id, t.ts, t.started_at
 on conflict (machine_id, ts) do nothing;
 
-insert into public.latest_readings (machine_id, ts, layout_version, parameter_ids, process_id, vals, set_points)
-select distinct on (r.machine_id) r.machine_id, r.ts, r.layout_version, l.parameter_ids, r.process_id, r.vals, r.set_points
+insert into public.latest_readings (machine_id, ts, layout_version, process_id, vals, set_points)
+select distinct on (r.machine_id) r.machine_id, r.ts, r.layout_version, r.process_id, r.vals, r.set_points
 from public.readings r
-join public.reading_layouts l on l.machine_id = r.machine_id and l.version = r.layout_version
 order by r.machine_id, r.ts desc;
 
 -- The old table, its cascade trigger and its partition function go.

@@ -3,117 +3,121 @@
 -- replayed tick is stored once and raises nothing. The process of each tick is the machine's run
 -- whose [started_at, ended_at] holds the tick time (set by the server), unless given.
 --
--- private.store_readings does the work for record_readings and for the older
--- record_process_data (20261204400300), after each has checked its own arguments and the caller.
+-- private.store_ticks does the work for record_readings and for the older record_process_data
+-- (20261204400300), after each has checked its own arguments and the caller. It works on the
+-- rectangular form (nt ticks x np parameters, flat, tick by tick): when the parameters are the
+-- machine's current layout, which is what a recorder sends every second, each tick's arrays are
+-- slices of the input and nothing is unnested.
 
-create function private.store_readings(
+create function private.store_ticks(
   machine_id uuid,
   process_id uuid,
-  ts timestamptz[],
+  timestamps timestamptz[],
   parameter_ids uuid[],
   vals double precision[],
   set_points double precision[]
-) returns table (ticks integer, readings integer)
+) returns setof timestamptz
 language plpgsql
 volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  m uuid := store_readings.machine_id;
-  wanted uuid[];
-  lay record;
+  m uuid := store_ticks.machine_id;
+  np integer := cardinality(parameter_ids);
+  nt integer := cardinality(timestamps);
   cfg private.telemetry_settings;
-  lo timestamptz;
-  hi timestamptz;
-  bad timestamptz;
+  first_ts timestamptz;
+  last_ts timestamptz;
+  lay record;
+  unknown uuid;
+  idx integer[];
+  newest timestamptz;
 begin
   -- The accepted tick time window (a security review finding: a tick at 2999 would be the
   -- machine's latest for ever, a tick at 1970 would land below every retention).
   select * into cfg from private.telemetry_settings;
-  lo := now() - cfg.max_tick_age;
-  hi := now() + cfg.max_tick_lead;
-  select t into bad from unnest(store_readings.ts) t where t < lo or t > hi limit 1;
-  if bad is not null then
+  select min(t), max(t) into first_ts, last_ts from unnest(timestamps) t;
+  if first_ts < now() - cfg.max_tick_age or last_ts > now() + cfg.max_tick_lead then
     raise exception using errcode = '22023', message = 'tick time outside the accepted window',
-      detail = format('tick at %s; accepted from %s to %s (now() - %s to now() + %s)', bad, lo, hi, cfg.max_tick_age, cfg.max_tick_lead),
-      hint = 'check the controller clock; older backlogs than max_tick_age are refused (private.telemetry_settings)';
+      detail = format('ticks from %s to %s; accepted from %s to %s (now() - %s to now() + %s)', first_ts, last_ts,
+        now() - cfg.max_tick_age, now() + cfg.max_tick_lead, cfg.max_tick_age, cfg.max_tick_lead),
+      hint = 'check the controller clock; backlogs older than max_tick_age are refused (private.telemetry_settings)';
   end if;
 
   -- The machine's current layout, or a new version when the ticks carry a parameter it lacks.
-  select array_agg(distinct x) into wanted from unnest(store_readings.parameter_ids) x;
   select l.version, l.parameter_ids into lay
   from public.reading_layouts l where l.machine_id = m order by l.version desc limit 1;
-  if lay.version is null or not (lay.parameter_ids @> wanted) then
+  if lay.version is null or not (lay.parameter_ids @> parameter_ids) then
+    -- Parameters the layout has were checked when it was made; new ones are checked now.
+    select u.id into unknown from unnest(parameter_ids) u(id)
+    where not (u.id = any (coalesce(lay.parameter_ids, '{}')))
+      and not exists (select 1 from public.component_parameters p where p.id = u.id and p.machine_id = m)
+    limit 1;
+    if unknown is not null then
+      raise exception using errcode = '22023', message = 'parameter does not belong to the machine',
+        detail = format('parameter %s is not a parameter of machine %s', unknown, m);
+    end if;
     -- one layout writer per machine at a time; the loser of a race finds the winner's version
     perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('ald-db.reading_layouts:' || m::text, 0));
     select l.version, l.parameter_ids into lay
     from public.reading_layouts l where l.machine_id = m order by l.version desc limit 1;
-    if lay.version is null or not (lay.parameter_ids @> wanted) then
-      insert into public.reading_layouts (machine_id, version, parameter_ids)
+    if lay.version is null or not (lay.parameter_ids @> parameter_ids) then
+      insert into public.reading_layouts as l (machine_id, version, parameter_ids)
       select m, coalesce(lay.version, 0) + 1,
-             -- the parameters still on the machine keep their order; new ones follow, as first sent
+             -- the parameters still on the machine keep their order; new ones follow, as sent
              coalesce((select array_agg(o.id order by o.pos) from unnest(lay.parameter_ids) with ordinality as o(id, pos)
                        where exists (select 1 from public.component_parameters p where p.id = o.id)), '{}')
-             || coalesce((select array_agg(n.id order by n.first) from (
-                  select x as id, min(pos) as first from unnest(store_readings.parameter_ids) with ordinality as u(x, pos)
-                  where lay.version is null or not (x = any (lay.parameter_ids))
-                  group by x) n), '{}')
-      returning version, reading_layouts.parameter_ids into lay;
+             || coalesce((select array_agg(n.id order by n.pos) from unnest(parameter_ids) with ordinality as n(id, pos)
+                          where not (n.id = any (coalesce(lay.parameter_ids, '{}')))), '{}')
+      returning l.version, l.parameter_ids into lay;
     end if;
   end if;
+  if lay.parameter_ids is distinct from parameter_ids then
+    -- position in the input of each layout position (null: the ticks do not carry it)
+    idx := array(select array_position(parameter_ids, l.id) from unnest(lay.parameter_ids) with ordinality as l(id, pos) order by l.pos);
+  end if;
 
+  -- Ticks in key order: two calls carrying some of the same ticks wait for each other instead of
+  -- deadlocking. Of a tick sent twice in one call the first is kept.
   return query
-  with src as (
-    select r.ts, r.pid, r.v, r.sp, r.ord
-    from unnest(store_readings.ts, store_readings.parameter_ids, store_readings.vals, store_readings.set_points)
-      with ordinality as r(ts, pid, v, sp, ord)
-  ),
-  -- of a (tick, parameter) sent twice in one call the first is kept
-  dedup as (select distinct on (s.ts, s.pid) s.ts, s.pid, s.v, s.sp from src s order by s.ts, s.pid, s.ord),
-  pos as (select u.id, u.pos from unnest(lay.parameter_ids) with ordinality as u(id, pos)),
-  tick as (
-    select t.ts,
-           array_agg(d.v order by p.pos) as vals,
-           array_agg(d.sp order by p.pos) as sps,
-           bool_or(d.sp is not null) as has_sp,
-           count(d.pid)::integer as n
-    from (select distinct d0.ts from dedup d0) t
-    cross join pos p
-    left join dedup d on d.ts = t.ts and d.pid = p.id
-    group by t.ts
-  ),
-  ins as (
-    -- key order: two calls carrying some of the same ticks wait for each other instead of deadlocking
+  with ins as (
     insert into public.readings as r (machine_id, ts, layout_version, process_id, vals, set_points)
-    select m, t.ts, lay.version,
-           coalesce(store_readings.process_id,
+    select m, timestamps[k], lay.version,
+           coalesce(store_ticks.process_id,
                     (select e.id from public.process_executions e
-                     where e.machine_id = m and e.started_at <= t.ts and (e.ended_at is null or e.ended_at >= t.ts)
+                     where e.machine_id = m and e.started_at <= timestamps[k] and (e.ended_at is null or e.ended_at >= timestamps[k])
                      order by e.started_at desc limit 1)),
-           t.vals, case when t.has_sp then t.sps end
-    from tick t
-    order by t.ts
+           case when idx is null then vals[(k - 1) * np + 1 : k * np]
+                else array(select vals[(k - 1) * np + i] from unnest(idx) with ordinality as x(i, o) order by o) end,
+           case when set_points is null then null
+                when idx is null then set_points[(k - 1) * np + 1 : k * np]
+                else array(select set_points[(k - 1) * np + i] from unnest(idx) with ordinality as x(i, o) order by o) end
+    from generate_series(1, nt) k
+    order by timestamps[k], k
     on conflict do nothing
-    returning r.ts, r.process_id, r.vals, r.set_points
-  ),
-  newest as (select i.* from ins i order by i.ts desc limit 1),
-  latest as (
-    insert into public.latest_readings as x (machine_id, ts, layout_version, parameter_ids, process_id, vals, set_points, updated_at)
-    select m, n.ts, lay.version, lay.parameter_ids, n.process_id, n.vals, n.set_points, now() from newest n
-    on conflict on constraint latest_readings_pkey do update
-      set ts = excluded.ts, layout_version = excluded.layout_version, parameter_ids = excluded.parameter_ids,
-          process_id = excluded.process_id, vals = excluded.vals, set_points = excluded.set_points, updated_at = excluded.updated_at
-      where x.ts < excluded.ts
-    returning 1
+    returning r.ts
   )
-  select count(*)::integer, coalesce(sum(t.n), 0)::integer
-  from ins i join tick t on t.ts = i.ts;
+  select i.ts from ins i;
+  get diagnostics nt = row_count;
+  if nt = 0 then
+    return;
+  end if;
+
+  -- The latest readings move forward (never back: a replayed backlog is older).
+  insert into public.latest_readings as x (machine_id, ts, layout_version, process_id, vals, set_points, updated_at)
+  select r.machine_id, r.ts, r.layout_version, r.process_id, r.vals, r.set_points, now()
+  from public.readings r
+  where r.machine_id = m and r.ts = last_ts
+  on conflict on constraint latest_readings_pkey do update
+    set ts = excluded.ts, layout_version = excluded.layout_version, process_id = excluded.process_id,
+        vals = excluded.vals, set_points = excluded.set_points, updated_at = excluded.updated_at
+    where x.ts < excluded.ts;
 end;
 $$;
-comment on function private.store_readings(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[]) is
-  'Stores readings given as parallel arrays (one element per reading) as one public.readings row per new tick, in the machine''s layout (a new layout version when needed), and moves public.latest_readings forward. Ticks outside private.telemetry_settings'' time window raise 22023. Callers check their arguments and the caller''s role first. Returns the new ticks and the readings they hold.';
-revoke execute on function private.store_readings(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[]) from public, anon, authenticated, service_role;
+comment on function private.store_ticks(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[]) is
+  'Stores nt ticks x np parameters (vals and set_points flat, tick by tick; set_points may be null) as one public.readings row per new tick in the machine''s layout (a new layout version when a parameter is new; new parameters must belong to the machine, else 22023), and moves public.latest_readings forward. Ticks outside private.telemetry_settings'' time window raise 22023. Callers check their arguments and the caller''s role first. Returns the times of the new ticks.';
+revoke execute on function private.store_ticks(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[]) from public, anon, authenticated, service_role;
 
 -- Error codes: 22004 null machine_id; 22023 multi-dimensional arrays, null or repeated
 -- parameter ids, null or infinite timestamps, tick times outside the accepted window, values not
@@ -137,8 +141,7 @@ declare
   np integer := coalesce(cardinality(parameter_ids), 0);
   nt integer := coalesce(cardinality(timestamps), 1);
   pe record;
-  unknown uuid;
-  stored record;
+  stored integer;
 begin
   if machine_id is null then
     raise exception using errcode = '22004', message = 'machine_id is required';
@@ -168,7 +171,7 @@ begin
     raise exception using errcode = '22023', message = 'timestamps must not contain null',
       detail = format('null at position %s', array_position(timestamps, null));
   end if;
-  if timestamps is not null and exists (select 1 from unnest(timestamps) t where not isfinite(t)) then
+  if timestamps is not null and ('infinity' = any (timestamps) or '-infinity' = any (timestamps)) then
     raise exception using errcode = '22023', message = 'timestamps must be finite',
       detail = 'infinity and -infinity are not times at which the PLC was read';
   end if;
@@ -181,8 +184,8 @@ begin
     raise exception using errcode = '22023', message = 'set_points must have as many elements as values',
       detail = format('values has %s elements, set_points has %s', np * nt, cardinality(set_points));
   end if;
-  if exists (select 1 from unnest("values") v where v in ('NaN', 'Infinity', '-Infinity'))
-     or exists (select 1 from unnest(set_points) v where v in ('NaN', 'Infinity', '-Infinity')) then
+  if 'NaN' = any ("values") or 'Infinity' = any ("values") or '-Infinity' = any ("values")
+     or 'NaN' = any (set_points) or 'Infinity' = any (set_points) or '-Infinity' = any (set_points) then
     raise exception using errcode = '22023', message = 'values and set_points must be finite numbers or null',
       hint = 'send null for a reading the PLC could not provide';
   end if;
@@ -194,15 +197,6 @@ begin
   if not private.has_machine_role(record_readings.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
       detail = format('recording on machine %s needs the operator role', record_readings.machine_id);
-  end if;
-  select u.id into unknown
-  from unnest(parameter_ids) u(id)
-  where not exists (
-    select 1 from public.component_parameters p where p.id = u.id and p.machine_id = record_readings.machine_id)
-  limit 1;
-  if unknown is not null then
-    raise exception using errcode = '22023', message = 'parameter does not belong to the machine',
-      detail = format('parameter %s is not a parameter of machine %s', unknown, record_readings.machine_id);
   end if;
   if process_id is not null then
     select e.id, e.machine_id, e.status, e.ended_at into pe
@@ -227,13 +221,9 @@ begin
     return 0;
   end if;
 
-  select * into stored from private.store_readings(
-    record_readings.machine_id, record_readings.process_id,
-    (select array_agg(coalesce(timestamps[(i - 1) / np + 1], now()) order by i) from generate_series(1, np * nt) i),
-    (select array_agg(parameter_ids[(i - 1) % np + 1] order by i) from generate_series(1, np * nt) i),
-    "values",
-    coalesce(set_points, array_fill(null::double precision, array[np * nt])));
-  return stored.ticks;
+  select count(*) into stored from private.store_ticks(
+    record_readings.machine_id, record_readings.process_id, coalesce(timestamps, array[now()]), parameter_ids, "values", set_points);
+  return stored;
 end;
 $$;
 comment on function public.record_readings(uuid, uuid[], double precision[], timestamptz[], double precision[], uuid) is

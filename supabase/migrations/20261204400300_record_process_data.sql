@@ -1,5 +1,5 @@
 -- record_process_data becomes the process-scoped form of record_readings: same arguments, same
--- checks and error codes, but its rows are stored by private.store_readings (one row per machine
+-- checks and error codes, but its rows are stored by private.store_ticks (one row per machine
 -- tick in public.readings) and the idempotency key is (machine, tick time): a tick already
 -- recorded, by this call's process or by the machine-wide recorder, is not stored again.
 -- Tick times outside private.telemetry_settings' window are refused (22023).
@@ -22,6 +22,11 @@ declare
   latest timestamptz;
   unknown uuid;
   inserted integer;
+  rect_pids uuid[];
+  rect_ts timestamptz[];
+  rect_counts bigint[];
+  rect_vals double precision[];
+  rect_sps double precision[];
 begin
   if process_id is null then
     raise exception using errcode = '22004', message = 'process_id is required';
@@ -99,13 +104,29 @@ begin
     return 0;
   end if;
 
-  -- The rows go to private.store_readings, one tick per distinct timestamp, given this process.
-  select s.readings into inserted from private.store_readings(
-    pe.machine_id, pe.id,
-    case when timestamps is null then array_fill(now(), array[n])
-         when cardinality(timestamps) = 1 then array_fill(timestamps[1], array[n])
-         else timestamps end,
-    parameter_ids, "values", coalesce(set_points, array_fill(null::double precision, array[n]))) s;
+  -- The rows go to private.store_ticks as a rectangle: the call's distinct tick times by its
+  -- distinct parameters (in order of first appearance), null where a row is missing. Of rows
+  -- repeated within one call, the first one sent is kept, as before.
+  with r as (
+    select x.pid, x.v, x.sp, x.ord,
+           case when timestamps is null then now() when cardinality(timestamps) = 1 then timestamps[1] else x.t end as t
+    from unnest(parameter_ids, "values", set_points, timestamps) with ordinality as x(pid, v, sp, t, ord)
+    where x.pid is not null
+  ),
+  d as (select distinct on (r.t, r.pid) r.t, r.pid, r.v, r.sp from r order by r.t, r.pid, r.ord),
+  ps as (select r.pid, row_number() over (order by min(r.ord)) as pi from r group by r.pid),
+  ts as (select d.t, row_number() over (order by d.t) as ti, count(*) as n from d group by d.t)
+  select (select array_agg(ps.pid order by ps.pi) from ps),
+         (select array_agg(ts.t order by ts.ti) from ts),
+         (select array_agg(ts.n order by ts.ti) from ts),
+         (select array_agg(d.v order by ts.ti, ps.pi) from ts cross join ps left join d on d.t = ts.t and d.pid = ps.pid),
+         (select array_agg(d.sp order by ts.ti, ps.pi) from ts cross join ps left join d on d.t = ts.t and d.pid = ps.pid)
+  into rect_pids, rect_ts, rect_counts, rect_vals, rect_sps;
+
+  select coalesce(sum(c.n), 0) into inserted
+  from unnest(rect_ts, rect_counts) as c(t, n)
+  where c.t = any (array(select private.store_ticks(pe.machine_id, pe.id, rect_ts, rect_pids, rect_vals,
+                                                    case when set_points is not null then rect_sps end)));
   return inserted;
 end;
 $$;

@@ -23,7 +23,8 @@ begin
   return query
     select p.id, x.ts, x.vals[p.pos], x.set_points[p.pos], x.process_id
     from public.latest_readings x
-    cross join lateral unnest(x.parameter_ids) with ordinality as p(id, pos)
+    join public.reading_layouts l on l.machine_id = x.machine_id and l.version = x.layout_version
+    cross join lateral unnest(l.parameter_ids) with ordinality as p(id, pos)
     where x.machine_id = get_latest_readings.machine_id
     order by p.pos;
 end;

@@ -41,9 +41,9 @@ select ok('security_invoker=true' = any ((select reloptions from pg_catalog.pg_c
 select ok(exists (select 1 from pg_catalog.pg_publication_tables
                   where pubname = 'supabase_realtime' and schemaname = 'public' and tablename = 'latest_readings'),
   'latest_readings is in the supabase_realtime publication');
-select ok(not has_function_privilege('authenticated', 'private.store_readings(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[])', 'execute')
-          and not has_function_privilege('service_role', 'private.store_readings(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[])', 'execute'),
-  'private.store_readings runs only inside the recording RPCs');
+select ok(not has_function_privilege('authenticated', 'private.store_ticks(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[])', 'execute')
+          and not has_function_privilege('service_role', 'private.store_ticks(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[])', 'execute'),
+  'private.store_ticks runs only inside the recording RPCs');
 
 -- Recording with no process ----------------------------------------------------------------------
 select pg_temp.login_as('00000000-0000-4000-8000-000000000102');

@@ -128,7 +128,7 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('reading_layouts', 'table', 'update', 'rrrrra', 'dml', $q$ update public.reading_layouts set created_at = created_at where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   ('reading_layouts', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.reading_layouts where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   ('latest_readings', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.latest_readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
-  ('latest_readings', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.latest_readings (machine_id, ts, layout_version, parameter_ids, vals) values ('00000000-0000-4000-8000-000000000001', now(), 1, '{}', '{}') $q$,
+  ('latest_readings', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.latest_readings (machine_id, ts, layout_version, vals) values ('00000000-0000-4000-8000-000000000001', now(), 1, '{}') $q$,
    $q$ delete from public.latest_readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$),
   ('latest_readings', 'table', 'update', 'rrrrra', 'dml', $q$ update public.latest_readings set vals = vals where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   ('latest_readings', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.latest_readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
