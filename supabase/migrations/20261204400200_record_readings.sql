@@ -32,7 +32,6 @@ declare
   lay record;
   unknown uuid;
   idx integer[];
-  newest timestamptz;
 begin
   -- The accepted tick time window (a security review finding: a tick at 2999 would be the
   -- machine's latest for ever, a tick at 1970 would land below every retention).
@@ -48,6 +47,13 @@ begin
   -- The machine's current layout, or a new version when the ticks carry a parameter it lacks.
   select l.version, l.parameter_ids into lay
   from public.reading_layouts l where l.machine_id = m order by l.version desc limit 1;
+  -- A layout has no repeated parameter, so ticks in exactly its order need no further check.
+  if lay.parameter_ids is distinct from parameter_ids
+     and (select count(distinct x) from unnest(parameter_ids) x) <> np then
+    raise exception using errcode = '22023', message = 'parameter_ids must not repeat a parameter',
+      detail = format('%s ids, %s distinct', np, (select count(distinct x) from unnest(parameter_ids) x)),
+      hint = 'one column per parameter: each tick carries each parameter once';
+  end if;
   if lay.version is null or not (lay.parameter_ids @> parameter_ids) then
     -- Parameters the layout has were checked when it was made; new ones are checked now.
     select u.id into unknown from unnest(parameter_ids) u(id)
@@ -96,23 +102,19 @@ begin
     from generate_series(1, nt) k
     order by timestamps[k], k
     on conflict do nothing
-    returning r.ts
+    returning r.ts, r.layout_version, r.process_id, r.vals, r.set_points
+  ),
+  -- The latest readings move forward (never back: a replayed backlog is older).
+  latest as (
+    insert into public.latest_readings as x (machine_id, ts, layout_version, process_id, vals, set_points, updated_at)
+    select m, i.ts, i.layout_version, i.process_id, i.vals, i.set_points, now()
+    from ins i order by i.ts desc limit 1
+    on conflict on constraint latest_readings_pkey do update
+      set ts = excluded.ts, layout_version = excluded.layout_version, process_id = excluded.process_id,
+          vals = excluded.vals, set_points = excluded.set_points, updated_at = excluded.updated_at
+      where x.ts < excluded.ts
   )
   select i.ts from ins i;
-  get diagnostics nt = row_count;
-  if nt = 0 then
-    return;
-  end if;
-
-  -- The latest readings move forward (never back: a replayed backlog is older).
-  insert into public.latest_readings as x (machine_id, ts, layout_version, process_id, vals, set_points, updated_at)
-  select r.machine_id, r.ts, r.layout_version, r.process_id, r.vals, r.set_points, now()
-  from public.readings r
-  where r.machine_id = m and r.ts = last_ts
-  on conflict on constraint latest_readings_pkey do update
-    set ts = excluded.ts, layout_version = excluded.layout_version, process_id = excluded.process_id,
-        vals = excluded.vals, set_points = excluded.set_points, updated_at = excluded.updated_at
-    where x.ts < excluded.ts;
 end;
 $$;
 comment on function private.store_ticks(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[]) is
@@ -161,11 +163,6 @@ begin
   if array_position(parameter_ids, null) is not null then
     raise exception using errcode = '22023', message = 'parameter_ids must not contain null',
       detail = format('null at position %s', array_position(parameter_ids, null));
-  end if;
-  if (select count(distinct x) from unnest(parameter_ids) x) <> np then
-    raise exception using errcode = '22023', message = 'parameter_ids must not repeat a parameter',
-      detail = format('%s ids, %s distinct', np, (select count(distinct x) from unnest(parameter_ids) x)),
-      hint = 'one column per parameter: each tick carries each parameter once';
   end if;
   if timestamps is not null and array_position(timestamps, null) is not null then
     raise exception using errcode = '22023', message = 'timestamps must not contain null',

@@ -37,7 +37,7 @@ function setup(options: RecorderOptions = {}) {
   const transport = new ScriptedTransport();
   const metrics = new Metrics({ pool: () => transport.pool(), cacheEntries: () => 0, cacheCoherent: () => true, backlog: () => ({ rows: 0, ticks: 0 }) });
   const rpc = new RpcClient(transport, metrics, { timeoutMs: 1000, retry: { attempts: 1, baseMs: 1, maxMs: 1 } });
-  const recorder = new Recorder(PROCESS, rpc, metrics, { retryBaseMs: 1, retryMaxMs: 4, ...options });
+  const recorder = new Recorder({ processId: PROCESS }, rpc, metrics, { retryBaseMs: 1, retryMaxMs: 4, ...options });
   return { transport, recorder, metrics };
 }
 

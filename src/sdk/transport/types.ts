@@ -15,7 +15,8 @@ export interface RpcDefinition {
 }
 
 /**
- * The RPC functions the SDK calls, as declared in supabase/migrations/20261126001000..001600.
+ * The RPC functions the SDK calls, as declared in supabase/migrations/20261126001000..001600 and
+ * 20261204400200..400500 (readings).
  * The direct transport builds its SQL from this table, so it must match the function signatures.
  */
 export const RPC_CATALOG = {
@@ -36,6 +37,21 @@ export const RPC_CATALOG = {
       timestamps: 'timestamptz[]', set_points: 'double precision[]',
     },
     returns: 'value', readOnly: false,
+  },
+  record_readings: {
+    args: {
+      machine_id: 'uuid', parameter_ids: 'uuid[]', values: 'double precision[]',
+      timestamps: 'timestamptz[]', set_points: 'double precision[]', process_id: 'uuid',
+    },
+    returns: 'value', readOnly: false,
+  },
+  get_latest_readings: { args: { machine_id: 'uuid' }, returns: 'set', readOnly: true },
+  get_readings: {
+    args: {
+      machine_id: 'uuid', parameter_ids: 'uuid[]', from_ts: 'timestamptz', to_ts: 'timestamptz',
+      max_points: 'integer', process_id: 'uuid',
+    },
+    returns: 'set', readOnly: true,
   },
   claim_next_command: { args: { machine_id: 'uuid', claimed_by: 'text' }, returns: 'set', readOnly: false },
   start_process: {
