@@ -384,7 +384,7 @@ export const recordProcessData: Spec = {
     // the key is (machine, tick time): rows of a tick the machine already has are not stored
     const [{ fresh }] = await sql.unsafe(`select count(*)::int as fresh from (select distinct p, t from unnest($1::uuid[], $2::timestamptz[]) u (p, t)) k
       where not exists (select 1 from public.readings r where r.machine_id = $3 and r.ts = k.t)`,
-    [uuidList(ids), stamps === null ? `{${ids.map(() => 'NULL').join(',')}}` : `{${stamps.join(',')}}`, pe.machine_id]);
+    [uuidList(ids), stamps === null ? `{${ids.map(() => 'NULL').join(',')}}` : `{${stamps.join(',')}}`, pe.machine_id as string]);
     return {
       mayChange: ['readings', 'latest_readings', 'reading_layouts'],
       mustChange: fresh > 0 ? ['readings'] : [],
