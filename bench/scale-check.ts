@@ -1,6 +1,6 @@
 // Scale check: do the RPCs still read through indexes when the database is big?
 //
-//   npx tsx bench/scale-check.ts [--db-url URL] [--keep] [--write-docs] [--runs N]
+//   npx tsx bench/scale-check.ts [--db-url URL] [--keep] [--write-docs] [--runs N] [--telemetry-ticks N]
 //
 // Creates a throwaway database on the server (--db-url, else DATABASE_URL, else the local
 // PostgreSQL), applies the migrations and the seed with the Supabase CLI, loads 1 000 machines
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     'write-docs': { type: 'boolean', default: false },
     runs: { type: 'string', default: '50' },
+    // smaller telemetry for a quick try of the script (the check then fails for too little data)
+    'telemetry-ticks': { type: 'string', default: '86400' },
   },
 });
 const serverUrl = values['db-url'] ?? process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
@@ -43,7 +45,7 @@ if (!Number.isInteger(runs) || runs < 1) {
 // Sizes: the seed has 2 machines, so 998 more make 1 000. 80 runs x 480 ticks plus a running
 // process with 600 ticks plus 9 machines x 86 400 ticks (24 hours) = 816 600 ticks x 137
 // parameters = 111 874 200 readings.
-const SCALE = { machines: 998, data_processes: 80, ticks: 480, running_ticks: 600, telemetry_machines: 9, telemetry_ticks: 86_400 };
+const SCALE = { machines: 998, data_processes: 80, ticks: 480, running_ticks: 600, telemetry_machines: 9, telemetry_ticks: Number(values['telemetry-ticks']) };
 const TARGETS = { machines: 1000, parameters: 100_000, readings: 100_000_000 };
 const BIG_TABLES = /^(component_parameters|machine_components|readings\w*)$/;
 const GOAL_MS = 2;
