@@ -36,7 +36,7 @@ const { values } = parseArgs({
 const serverUrl = values['db-url'] ?? process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
 const runs = Number(values.runs);
 // the 24-hour chart query reads 86 400 ticks: fewer runs of it
-const chartRuns = Math.min(runs, 20);
+const chartRuns = Math.min(runs, 5);
 if (!Number.isInteger(runs) || runs < 1) {
   console.error(`--runs must be a positive whole number, but got: ${values.runs}`);
   process.exit(2);
@@ -165,7 +165,8 @@ const PARAMETER_CHECK = `select u.id from (select distinct x as id from unnest($
   where not exists (select 1 from public.component_parameters p where p.id = u.id and p.machine_id = $2::uuid) limit 1`;
 // the tick's one row, as private.store_ticks writes it when the parameters are the layout
 const TICK_INSERT = `insert into public.readings as r (machine_id, ts, layout_version, process_id, vals)
-  select e.machine_id, $4::timestamptz, 1, e.id, $3::float8[] from public.process_executions e where e.id = $1::uuid
+  select e.machine_id, $4::timestamptz, 1, e.id, $3::float8[] from public.process_executions e
+  where e.id = $1::uuid and cardinality($2::uuid[]) = cardinality($3::float8[])
   on conflict do nothing`;
 
 /**

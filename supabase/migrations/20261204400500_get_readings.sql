@@ -28,6 +28,7 @@ declare
   m uuid := get_readings.machine_id;
   ticks bigint;
   width double precision;
+  picked text;
 begin
   if m is null then
     raise exception using errcode = '22004', message = 'machine_id is required';
@@ -62,47 +63,46 @@ begin
   select count(*) into ticks from public.readings r
   where r.machine_id = m and r.ts >= from_ts and r.ts < to_ts
     and (get_readings.process_id is null or r.process_id = get_readings.process_id);
+  if ticks = 0 then
+    return;
+  end if;
+
+  -- Per layout version holding any of the parameters, the requested values as one small array in
+  -- the order of parameter_ids: array[r.vals[3], r.vals[17], null, ...]. Written into the query
+  -- as constant subscripts (integers only), so each tick's values are picked without a subplan.
+  select 'case r.layout_version ' || string_agg(format('when %s then array[%s]::double precision[]', l.version,
+           (select string_agg(coalesce('r.vals[' || array_position(l.parameter_ids, q.pid) || ']', 'null'), ', ' order by q.ord)
+            from unnest(get_readings.parameter_ids) with ordinality as q(pid, ord))), ' ') || ' end'
+  into picked
+  from public.reading_layouts l
+  where l.machine_id = m and l.parameter_ids && get_readings.parameter_ids;
+  if picked is null then
+    return;
+  end if;
 
   if ticks <= max_points then
-    return query
-      with map as (
-        select l.version, q.pid, q.ord, array_position(l.parameter_ids, q.pid) as pos
-        from public.reading_layouts l
-        cross join unnest(get_readings.parameter_ids) with ordinality as q(pid, ord)
-        where l.machine_id = m and q.pid = any (l.parameter_ids)
-      )
-      select map.pid, r.ts, r.vals[map.pos], r.vals[map.pos], r.vals[map.pos], 1
-      from public.readings r
-      join map on map.version = r.layout_version
-      where r.machine_id = m and r.ts >= from_ts and r.ts < to_ts
-        and (get_readings.process_id is null or r.process_id = get_readings.process_id)
-        and r.vals[map.pos] is not null
-      order by map.ord, r.ts;
+    return query execute format(
+      'select ($4::uuid[])[u.o::integer], x.ts, u.v, u.v, u.v, 1
+       from (select r.ts, %s as v from public.readings r
+             where r.machine_id = $1 and r.ts >= $2 and r.ts < $3 and ($5::uuid is null or r.process_id = $5)) x
+       cross join lateral unnest(x.v) with ordinality as u(v, o)
+       where u.v is not null
+       order by u.o, x.ts', picked)
+      using m, from_ts, to_ts, parameter_ids, get_readings.process_id;
     return;
   end if;
 
   width := extract(epoch from (to_ts - from_ts)) / max_points;
-  return query
-    with map as (
-      select l.version, q.pid, q.ord, array_position(l.parameter_ids, q.pid) as pos
-      from public.reading_layouts l
-      cross join unnest(get_readings.parameter_ids) with ordinality as q(pid, ord)
-      where l.machine_id = m and q.pid = any (l.parameter_ids)
-    ),
-    pts as (
-      select map.pid, map.ord,
-             least(floor(extract(epoch from (r.ts - from_ts)) / width)::integer, max_points - 1) as bucket,
-             r.vals[map.pos] as v
-      from public.readings r
-      join map on map.version = r.layout_version
-      where r.machine_id = m and r.ts >= from_ts and r.ts < to_ts
-        and (get_readings.process_id is null or r.process_id = get_readings.process_id)
-    )
-    select pts.pid, from_ts + make_interval(secs => pts.bucket * width), min(pts.v), max(pts.v), avg(pts.v), count(pts.v)::integer
-    from pts
-    where pts.v is not null
-    group by pts.pid, pts.ord, pts.bucket
-    order by pts.ord, pts.bucket;
+  return query execute format(
+    'select ($4::uuid[])[u.o::integer], $2 + make_interval(secs => x.b * $6), min(u.v), max(u.v), avg(u.v), count(u.v)::integer
+     from (select least(floor(date_part(''epoch'', r.ts - $2) / $6)::integer, $7 - 1) as b, %s as v
+           from public.readings r
+           where r.machine_id = $1 and r.ts >= $2 and r.ts < $3 and ($5::uuid is null or r.process_id = $5)) x
+     cross join lateral unnest(x.v) with ordinality as u(v, o)
+     where u.v is not null
+     group by u.o, x.b
+     order by u.o, x.b', picked)
+    using m, from_ts, to_ts, parameter_ids, get_readings.process_id, width, max_points;
 end;
 $$;
 comment on function public.get_readings(uuid, uuid[], timestamptz, timestamptz, integer, uuid) is
