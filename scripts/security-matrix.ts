@@ -138,7 +138,7 @@ export function renderSecurityDoc(checks: MatrixCheck[]): string {
     '- **Writers are security definer** (`set search_path = \'\'`) so that users cannot bypass the audit',
     '  and the bookkeeping: each first checks `private.has_machine_role(<machine>, \'operator\')` and raises',
     '  42501 when the caller is not an operator or admin of the machine the call concerns.',
-    '  `create_process_data_partitions` (definer, as it creates and attaches partitions) is executable',
+    '  `maintain_readings` (definer, as it creates, attaches, detaches and drops partitions) is executable',
     '  by `service_role` only.',
     '- **Direct sessions.** A connection without JWT claims (the controller\'s own pool) is trusted like',
     '  `service_role` when its login role bypasses RLS or is a member of `service_role`',

@@ -20,7 +20,7 @@ export interface Parameter {
   data_type: ParameterDataType;
   min_value: number | null;
   max_value: number | null;
-  /** The setpoint. Readings are not kept here: they go to process_data_points (the recorder). */
+  /** The setpoint. Readings are not kept here: they go to public.readings (the recorder). */
   set_value: number | null;
   is_writable: boolean;
   is_active: boolean;
