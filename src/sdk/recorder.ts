@@ -1,4 +1,4 @@
-// Recording (DESIGN §7): the controller hands over the PLC readings of a tick and carries on.
+// Recording (docs/design.md §7): the controller hands over the PLC readings of a tick and carries on.
 //
 // - A recorder records a machine (db.recorder(machineId), record_readings: always on, whether or
 //   not a process runs; the server links each tick to the run holding its time) or, as sugar

@@ -188,8 +188,7 @@ begin
   end if;
 
   if not exists (select 1 from public.machines m where m.id = record_readings.machine_id) then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s', record_readings.machine_id);
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s', record_readings.machine_id));
   end if;
   if not private.has_machine_role(record_readings.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
@@ -199,8 +198,7 @@ begin
     select e.id, e.machine_id, e.status, e.ended_at into pe
     from public.process_executions e where e.id = record_readings.process_id;
     if not found then
-      raise exception using errcode = 'P0002', message = 'process not found',
-        detail = format('no process execution %s', record_readings.process_id);
+      perform private.raise_error('P0002', 'process not found', format('no process execution %s', record_readings.process_id));
     end if;
     if pe.machine_id <> record_readings.machine_id then
       raise exception using errcode = '22023', message = 'process runs on another machine',
@@ -208,9 +206,9 @@ begin
         hint = 'leave process_id null: the server finds the machine''s running process';
     end if;
     if pe.status <> 'running' and coalesce((select max(t) from unnest(timestamps) t), now()) > pe.ended_at then
-      raise exception using errcode = '55000', message = 'process is not running',
-        detail = format('process %s is %s since %s; ticks after that are refused', pe.id, pe.status, pe.ended_at),
-        hint = 'leave process_id null to record ticks outside runs';
+      perform private.raise_error('55000', 'process is not running',
+        format('process %s is %s since %s; ticks after that are refused', pe.id, pe.status, pe.ended_at),
+        'leave process_id null to record ticks outside runs');
     end if;
   end if;
 

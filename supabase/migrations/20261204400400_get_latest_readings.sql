@@ -16,9 +16,7 @@ begin
     raise exception using errcode = '22004', message = 'machine_id is required';
   end if;
   if not exists (select 1 from public.machines m where m.id = get_latest_readings.machine_id) then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s visible to the caller', get_latest_readings.machine_id),
-      hint = 'the caller needs at least the viewer role on the machine';
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s visible to the caller', get_latest_readings.machine_id), 'the caller needs at least the viewer role on the machine');
   end if;
   return query
     select p.id, x.ts, x.vals[p.pos], x.set_points[p.pos], x.process_id

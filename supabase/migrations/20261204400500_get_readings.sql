@@ -52,9 +52,7 @@ begin
       detail = format('got %s', max_points);
   end if;
   if not exists (select 1 from public.machines x where x.id = m) then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s visible to the caller', m),
-      hint = 'the caller needs at least the viewer role on the machine';
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s visible to the caller', m), 'the caller needs at least the viewer role on the machine');
   end if;
   if coalesce(cardinality(parameter_ids), 0) = 0 then
     return;
