@@ -3,7 +3,8 @@
  * (playwright-core), on a private copy of the seed reactor recording through db.recorder(machineId):
  * the chart shows exactly what get_readings returns for its window, the last hour moves live from
  * the latest readings, and dragging across the chart re-queries a narrower window with a finer
- * bucket. Saves docs/readings.png for the README.
+ * bucket. Saves the README's docs/readings.png with ALD_WRITE_SCREENSHOTS=1 (`npm run screenshots`),
+ * else .tmp/readings.png.
  * Needs TEST_DATABASE_URL: run through `npm test -- --only vitest tests/dashboard-readings`.
  */
 import { existsSync } from 'node:fs';
@@ -115,7 +116,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the readings page in a browser', () => {
       ${[await page.evaluate(() => document.querySelector<HTMLInputElement>('#params input:checked')!.value)]}::uuid[],
       ${new Date(zoom[0]).toISOString()}::timestamptz, ${new Date(zoom[1]).toISOString()}::timestamptz, 500)`;
     expect(Number(top)).toBeGreaterThanOrEqual(50);
-    await page.screenshot({ path: `${repoRoot}docs/readings.png`, fullPage: true });
+    // the README's screenshot only on request, so that a test run leaves the checkout clean
+    const shot = process.env.ALD_WRITE_SCREENSHOTS === '1' ? `${repoRoot}docs/readings.png` : `${repoRoot}.tmp/readings.png`;
+    await page.screenshot({ path: shot, fullPage: true });
     await over.dblclick();
     await page.waitForFunction(() => document.querySelector('[data-testid="readings-mode"]')?.textContent === 'live · last hour');
     expect(pageErrors).toEqual([]);
