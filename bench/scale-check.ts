@@ -266,7 +266,7 @@ async function timings(url: string, f: Fixture): Promise<Timing[]> {
       query: HAS_ROLE, params: () => [f.runningMachine] },
     { fn: 'parameter check', caller: c.controller, what: `are the ${n} ids the machine's parameters?`, part: true,
       query: PARAMETER_CHECK, params: () => [f.runningParameters, f.runningMachine] },
-    { fn: 'insert', caller: c.controller, what: `${n} rows, committed`, part: true,
+    { fn: 'insert', caller: c.controller, what: `the tick's one row (${n} readings), committed`, part: true,
       query: TICK_INSERT, params: tickArgs(f, -10_000 + 3 * (runs + 100), true) },
     { fn: 'insert without foreign-key check', caller: c.controller, what: 'the same, session_replication_role = replica', part: true,
       query: TICK_INSERT, params: tickArgs(f, -10_000 + 4 * (runs + 100), true), setup: ['set session_replication_role = replica'] },
@@ -337,7 +337,7 @@ function report(ctx: {
   out.push(`EXPLAIN (ANALYZE, TIMING OFF) Execution Time of the call: the server's work, without network, planning of the call or commit. ` +
     `${runs} calls each after 5 warm-up calls, one connection per row, caches warm.`, '');
   table(ctx.timing.filter((t) => !t.part));
-  out.push('record_process_data, statement by statement (the same statements run on their own):', '');
+  out.push('record_process_data, statement by statement (the same statements run on their own; the insert is the tick's one readings row):', '');
   table(ctx.timing.filter((t) => t.part));
 
   out.push('#### Scans', '');
