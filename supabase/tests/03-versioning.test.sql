@@ -3,7 +3,7 @@
 --   reactor 00000000-0000-4000-8000-000000000001, bench B 00000000-0000-4000-8000-000000000002,
 --   trap_heater 00000000-0000-4000-8000-000000001009; parameter ids are md5('ald-demo/<component>/<name>')::uuid
 begin;
-select plan(44);
+select plan(45);
 
 create temp table chamber_set as select md5('ald-demo/chamber_heater/temperature_set')::uuid as id;
 create temp table epoch_before as
@@ -192,6 +192,18 @@ select ok(exists (select 1 from pg_inherits i join pg_class c on c.oid = i.inhre
                     and c.relname = 'readings_' || to_char(now(), '"y"YYYY"m"MM')),
   'the current month is never dropped');
 update private.telemetry_settings set retention = null, retention_action = 'drop', max_tick_age = interval '31 days';
+
+-- the schedule: where pg_cron could be created in this database (Supabase; a server whose
+-- cron.database_name is this database), the migration scheduled the job; elsewhere it is skipped.
+create function pg_temp.maintain_readings_jobs() returns bigint language plpgsql as $$
+declare n bigint;
+begin
+  execute $q$select count(*) from cron.job where jobname = 'ald-db-maintain-readings' and command = 'select public.maintain_readings()'$q$ into n;
+  return n;
+end $$;
+select case when exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron')
+  then is(pg_temp.maintain_readings_jobs(), 1::bigint, 'pg_cron runs public.maintain_readings daily (job ald-db-maintain-readings)')
+  else skip('pg_cron cannot be created in this database; public.maintain_readings is tested directly above', 1) end;
 
 -- deleting a run keeps the machine's readings, no longer linked to it ---------------------------------
 insert into public.process_executions (id, machine_id, recipe_snapshot, status, ended_at)
