@@ -337,7 +337,7 @@ function report(ctx: {
   out.push(`EXPLAIN (ANALYZE, TIMING OFF) Execution Time of the call: the server's work, without network, planning of the call or commit. ` +
     `${runs} calls each after 5 warm-up calls, one connection per row, caches warm.`, '');
   table(ctx.timing.filter((t) => !t.part));
-  out.push('record_process_data, statement by statement (the same statements run on their own; the insert is the tick's one readings row):', '');
+  out.push("record_process_data, statement by statement (the same statements run on their own; the insert is the tick's one readings row):", '');
   table(ctx.timing.filter((t) => t.part));
 
   out.push('#### Scans', '');
