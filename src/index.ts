@@ -18,3 +18,6 @@ export { usePreparedStatements, sessionUrlFor } from './sdk/transport/postgres.t
 export type { RetryPolicy } from './sdk/rpc-client.ts';
 export { DURATION_BUCKETS } from './sdk/metrics.ts';
 export type * from './sdk/types.ts';
+// The public schema as `supabase gen types typescript` writes it: `createClient<Database>(url, key)`.
+export type { Database, Json, Tables, TablesInsert, TablesUpdate, Enums } from './sdk/database.types.ts';
+export { Constants } from './sdk/database.types.ts';
