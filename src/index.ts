@@ -1,7 +1,8 @@
 // ald-db: the SDK an ALD machine controller uses to talk to its Supabase database.
 // Every controller step is one round trip; a cached parameter read is none (DESIGN §2).
 export { createAldDb, AldDb } from './sdk/client.ts';
-export type { AldDbOptions, DirectOptions, SupabaseOptions, CacheOptions, AldDbEvents, AldDbStats } from './sdk/client.ts';
+export type { AldDbOptions, DirectOptions, SupabaseOptions, TransportOptions, CacheOptions, AldDbEvents, AldDbStats } from './sdk/client.ts';
+export type { Transport, RpcName, RpcArgs, CallOptions, PoolStats } from './sdk/transport/types.ts';
 export { AldDbError, ERROR_CODES } from './sdk/errors.ts';
 export type { AldDbErrorCode } from './sdk/errors.ts';
 export { flattenPlan } from './sdk/plan.ts';
