@@ -19,7 +19,7 @@ import { repoRoot } from '../src/database/database.ts';
 import { RPC_CATALOG, type RpcDefinition } from '../src/sdk/transport/types.ts';
 import { canonicalTypes, compareCatalog, readRpcSignatures } from '../scripts/contracts.ts';
 import { DATABASE_TYPES, REGENERATE_TYPES_COMMAND, generateDatabaseTypes } from '../scripts/gen-types.ts';
-import { compareErrorCodes, compareMetrics, errorCodesOfReadme, sdkMetricsOfReadme, type MetricShape } from '../scripts/readme-tables.ts';
+import { compareErrorCodes, compareMetrics, errorCodesOfReadme, sdkMetricsOfReadme, setDifference, type MetricShape } from '../scripts/readme-tables.ts';
 import { adminSql, databaseUrl } from './sdk/support.ts';
 import { fakeTransport } from './sdk/fake-transport.ts';
 
@@ -124,12 +124,28 @@ describe('the parameter row', () => {
     expect(Object.keys(fromRpc.row).sort()).toEqual((await columns()).sort());
   });
 
-  it('in the Edge Functions lists every column the generated type has, in the order of the table', async () => {
+  it('in the Edge Functions lists every column of the table and of the generated type', async () => {
     const { PARAMETER_COLUMN_NAMES } = await import('../functions/_shared/parameter-columns.ts');
-    expect([...PARAMETER_COLUMN_NAMES].sort()).toEqual((await columns()).sort());
+    expect(setDifference(await columns(), PARAMETER_COLUMN_NAMES)).toEqual([[], []]);
     const generatedRow = /component_parameters: \{\s*Row: \{([\s\S]*?)\n {8}\}/.exec(committedTypes())![1];
     const typeKeys = [...generatedRow.matchAll(/^\s+([a-z_]+):/gm)].map((m) => m[1]);
-    expect([...PARAMETER_COLUMN_NAMES].sort()).toEqual(typeKeys.sort());
+    expect(setDifference(typeKeys, PARAMETER_COLUMN_NAMES)).toEqual([[], []]);
+  });
+
+  it('differs from the Edge list when a column is added to the table (so the comparison above can fail)', async () => {
+    const { PARAMETER_COLUMN_NAMES } = await import('../functions/_shared/parameter-columns.ts');
+    let difference: [string[], string[]] = [[], []];
+    await sql.begin(async (tx) => {
+      await tx`alter table public.component_parameters add column contract_probe integer`;
+      await tx`alter table public.component_parameters drop column unit`;
+      const cols = await tx<{ column_name: string }[]>`select column_name::text from information_schema.columns
+        where table_schema = 'public' and table_name = 'component_parameters'`;
+      difference = setDifference(cols.map((c) => c.column_name), PARAMETER_COLUMN_NAMES);
+      throw Object.assign(new Error('rollback'), { rollback: true });
+    }).catch((error) => {
+      if (!(error as { rollback?: boolean }).rollback) throw error;
+    });
+    expect(difference).toEqual([['contract_probe'], ['unit']]);
   });
 });
 
