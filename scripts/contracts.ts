@@ -17,7 +17,7 @@ export interface ProcSignature {
 }
 
 /**
- * The public functions `authenticated` may execute. Runs `set local search_path` so that types
+ * The public functions `authenticated` may execute (trigger functions aside). Runs `set local search_path` so that types
  * come out qualified (public.change_source): call it inside a transaction (sql.begin).
  */
 export async function readRpcSignatures(tx: postgres.TransactionSql): Promise<ProcSignature[]> {
@@ -36,6 +36,8 @@ export async function readRpcSignatures(tx: postgres.TransactionSql): Promise<Pr
     join pg_catalog.pg_namespace n on n.oid = p.pronamespace
     join pg_catalog.pg_type t on t.oid = p.prorettype
     where n.nspname = 'public' and p.prokind = 'f' and has_function_privilege('authenticated', p.oid, 'execute')
+      -- trigger functions cannot be called, by PostgREST or anyone
+      and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
     order by p.proname`;
   return rows.map((r) => ({ name: r.name, args: r.args, returns: r.returns, readOnly: r.read_only }));
 }
