@@ -101,3 +101,47 @@ export function compareErrorCodes(readmeCodes: readonly string[], errorCodes: re
     ...onlyCode.map((c) => `${c} is in ERROR_CODES (src/sdk/errors.ts) but in neither README error table`),
   ];
 }
+
+/** A function as the README's RPC reference writes it: `name(arg type = default, ...)`. */
+export interface DocumentedRpc {
+  name: string;
+  args: string[];
+}
+
+/** The functions of the README's RPC reference ("## RPC functions"), with their argument names in order. */
+export function rpcsOfReadme(readme: string): DocumentedRpc[] {
+  return tableRows(readmeSection(readme, 'RPC functions')).flatMap((cells) => {
+    const m = /^(\w+)\((.*)\)$/.exec(codeSpans(cells[0])[0] ?? '');
+    if (!m) return [];
+    const args = m[2].trim() === '' ? [] : m[2].split(',').map((arg) => arg.trim().split(/\s/)[0]);
+    return [{ name: m[1], args }];
+  });
+}
+
+/**
+ * Differences between the README's RPC reference and the catalog (names, argument names in
+ * order); a documented function outside the catalog must be one of `otherFunctions` (public
+ * functions the catalog leaves out, e.g. service_role only). Empty when they agree.
+ */
+export function compareReadmeRpcs(
+  documented: readonly DocumentedRpc[],
+  catalog: Readonly<Record<string, { args: Readonly<Record<string, string>> }>>,
+  otherFunctions: readonly string[],
+): string[] {
+  const problems: string[] = [];
+  const byName = new Map(documented.map((d) => [d.name, d]));
+  for (const [name, def] of Object.entries(catalog)) {
+    const doc = byName.get(name);
+    const expected = Object.keys(def.args);
+    if (!doc) problems.push(`${name}(${expected.join(', ')}) is in RPC_CATALOG but not in the README's RPC reference`);
+    else if (doc.args.join(', ') !== expected.join(', ')) {
+      problems.push(`${name}: the README gives arguments (${doc.args.join(', ')}), RPC_CATALOG (${expected.join(', ')})`);
+    }
+  }
+  for (const doc of documented) {
+    if (!(doc.name in catalog) && !otherFunctions.includes(doc.name)) {
+      problems.push(`${doc.name} is in the README's RPC reference but is neither in RPC_CATALOG nor a public function`);
+    }
+  }
+  return problems;
+}

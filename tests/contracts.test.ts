@@ -6,7 +6,8 @@
  *   - RPC_CATALOG vs pg_proc: names, argument names in order, types, return kind, volatility
  *   - the parameter row: component_parameters' columns vs Parameter (derived from Database) and
  *     the Edge Functions' select list
- *   - the README's error tables vs ERROR_CODES, its metrics table vs the SDK's registry
+ *   - the README's RPC reference vs RPC_CATALOG, its error tables vs ERROR_CODES, its metrics table
+ *     vs the SDK's registry (the Edge metrics: tests/deno/metrics_test.ts)
  * Needs TEST_DATABASE_URL: `npm test -- --only vitest tests/contracts`.
  */
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,9 @@ import { repoRoot } from '../src/database/database.ts';
 import { RPC_CATALOG, type RpcDefinition } from '../src/sdk/transport/types.ts';
 import { canonicalTypes, compareCatalog, readRpcSignatures } from '../scripts/contracts.ts';
 import { DATABASE_TYPES, REGENERATE_TYPES_COMMAND, generateDatabaseTypes } from '../scripts/gen-types.ts';
-import { compareErrorCodes, compareMetrics, errorCodesOfReadme, sdkMetricsOfReadme, setDifference, type MetricShape } from '../scripts/readme-tables.ts';
+import {
+  compareErrorCodes, compareMetrics, compareReadmeRpcs, errorCodesOfReadme, rpcsOfReadme, sdkMetricsOfReadme, setDifference, type MetricShape,
+} from '../scripts/readme-tables.ts';
 import { adminSql, databaseUrl } from './sdk/support.ts';
 import { fakeTransport } from './sdk/fake-transport.ts';
 
@@ -107,6 +110,29 @@ describe('RPC_CATALOG and pg_proc', () => {
       'get_parameters: readOnly differs: RPC_CATALOG false, database stable',
       expect.stringMatching(/^record_process_data: arguments differ: .*timestamps timestamp without time zone\[\].*timestamps timestamp with time zone\[\]/),
       "record_process_data: returns differ: RPC_CATALOG 'row', database 'value'",
+    ]);
+  });
+});
+
+describe("the README's RPC reference and RPC_CATALOG", () => {
+  const publicFunctions = async () =>
+    (await sql<{ name: string }[]>`select p.proname::text as name from pg_catalog.pg_proc p
+      join pg_catalog.pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public'`).map((r) => r.name);
+
+  it('document every RPC with its arguments in order (and only functions that exist)', async () => {
+    expect(compareReadmeRpcs(rpcsOfReadme(readme), RPC_CATALOG, await publicFunctions())).toEqual([]);
+  });
+
+  it('report an RPC left out, an argument renamed or moved, or a function that does not exist', async () => {
+    const changed = readme
+      .replace('| `get_parameter_epochs(machine_ids uuid[])` |', '| `get_parameter_epoch(machine_ids uuid[])` |')
+      .replace('`claim_next_command(machine_id, claimed_by = null)`', '`claim_next_command(claimed_by = null, machine_id)`')
+      .replace('`get_parameters(parameter_ids uuid[])`', '`get_parameters(ids uuid[])`');
+    expect(compareReadmeRpcs(rpcsOfReadme(changed), RPC_CATALOG, await publicFunctions())).toEqual([
+      "get_parameters: the README gives arguments (ids), RPC_CATALOG (parameter_ids)",
+      "get_parameter_epochs(machine_ids) is in RPC_CATALOG but not in the README's RPC reference",
+      'claim_next_command: the README gives arguments (claimed_by, machine_id), RPC_CATALOG (machine_id, claimed_by)',
+      "get_parameter_epoch is in the README's RPC reference but is neither in RPC_CATALOG nor a public function",
     ]);
   });
 });
