@@ -158,7 +158,7 @@ export async function measureJournaled(options: {
     journal.close();
 
     const plan = await db.process.start({ machineId: options.large.machineId, recipeId: options.large.recipeId });
-    const recorder = db.recorder(plan.process_id);
+    const recorder = db.processRecorder(plan.process_id);
     const base2 = Date.parse(plan.started_at) + 1;
     const rcalls0 = db.stats().roundTrips.record_process_data ?? 0;
     for (let i = 0; i < options.ticks; i++) recorder.record(tickReadings(i), new Date(base2 + i * 1000));

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fc from 'npm:fast-check@4.11.0';
 import postgres from 'postgres';
-import { ParameterCache } from '../../functions/_shared/cache.ts';
+import { IsolateCache } from '../../functions/_shared/cache.ts';
 import { createMetricsHandler } from '../../functions/metrics/handler.ts';
 import { createParametersHandler } from '../../functions/parameters/handler.ts';
 import { createRecordDataHandler } from '../../functions/record-data/handler.ts';
@@ -33,7 +33,7 @@ interface MachineE {
 
 async function createMachineE(): Promise<MachineE> {
   // Dead rows left by earlier suites would make every fingerprint scan them.
-  await probe`vacuum public.process_data_points`;
+  await probe`vacuum public.readings`;
   const machine = crypto.randomUUID();
   await admin`insert into public.machines (id, name) values (${machine}, ${`deno fuzz ${machine.slice(0, 8)}`})`;
   const [c] = await admin`insert into public.machine_components (machine_id, name, component_type)
@@ -66,16 +66,16 @@ async function createMachineE(): Promise<MachineE> {
 const TABLES = [
   'machines', 'machine_operators', 'machine_components', 'component_parameters', 'machine_parameter_epochs', 'recipes',
   'recipe_steps', 'recipe_commands', 'process_executions', 'process_execution_state', 'step_executions',
-  'parameter_changes', 'process_data_points',
+  'parameter_changes', 'reading_layouts', 'latest_readings', 'readings',
 ];
 const FINGERPRINT = TABLES.map((t) =>
-  t === 'process_data_points'
+  t === 'readings'
     ? `select '${t}' as t, count(*) || ':' || coalesce(max(x.xmin::text::bigint), 0) as h from public.${t} x`
     : `select '${t}' as t, count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) as h from public.${t} x`
 ).join(' union all ');
 
 
-/** count:md5 of every row of every public table (process_data_points: count and newest xmin). */
+/** count:md5 of every row of every public table (readings: count and newest xmin). */
 async function fingerprint(): Promise<string> {
   const rows = await probe.unsafe(FINGERPRINT);
   return rows.map((r) => `${r.t}=${r.h}`).join(' ');
@@ -232,7 +232,7 @@ const machineE = async () => (e ??= await createMachineE());
 
 dbTest('fuzz: set-parameter answers any body with 2xx/4xx JSON, never leaks, and changes nothing on 4xx', async () => {
   const E = await machineE();
-  const set = createSetParameterHandler({ cache: new ParameterCache() });
+  const set = createSetParameterHandler({ cache: new IsolateCache() });
   const ids = [...Object.values(E.params)];
   const structured = fc.tuple(mixed({
     parameter_id: fc.constantFrom(E.params.temp, E.params.temp, E.params.period, E.params.power, E.params.reading),
@@ -256,7 +256,7 @@ dbTest('fuzz: set-parameter answers any body with 2xx/4xx JSON, never leaks, and
 
 dbTest('fuzz: record-data answers any body with 2xx/4xx JSON, never leaks, and changes nothing on 4xx', async () => {
   const E = await machineE();
-  const record = createRecordDataHandler({ cache: new ParameterCache() });
+  const record = createRecordDataHandler({ cache: new IsolateCache() });
   const params = [...Object.values(E.params), parameterId('bench_heater', 'temperature_read')];
   const ts = fc.oneof(
     { weight: 6, arbitrary: fc.integer({ min: -7200, max: 600 }).map((s) => new Date(Date.now() + s * 1000).toISOString()) },
@@ -286,7 +286,7 @@ dbTest('fuzz: record-data answers any body with 2xx/4xx JSON, never leaks, and c
 
 dbTest('fuzz: parameters answers any query string with 2xx/304/4xx, never leaks, and never writes', async () => {
   const E = await machineE();
-  const get = createParametersHandler({ cache: new ParameterCache() });
+  const get = createParametersHandler({ cache: new IsolateCache() });
   const pool = [E.machine, E.component, ...Object.values(E.params), MACHINE_A, MACHINE_B, parameterId('chamber_heater', 'kp')];
   const value = fc.oneof(
     { weight: 5, arbitrary: fc.array(uuidish(pool).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))), { minLength: 1, maxLength: 4 }).map((xs) => xs.join(',')) },
@@ -332,7 +332,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const E = await machineE();
-    const set = createSetParameterHandler({ cache: new ParameterCache() });
+    const set = createSetParameterHandler({ cache: new IsolateCache() });
     const failures: string[] = [];
     for (const [name, tok] of Object.entries(ODD_SUBJECTS)) {
       const text = JSON.stringify({ parameter_id: E.params.temp, value: 42 });

@@ -12,7 +12,7 @@ import {
   anyNumber, rawNumber, numericText, arr,
 } from './arbitraries.ts';
 import type { Fixture } from './fixture.ts';
-import { changeRoleOf, type Caller, isService, SEED, type Signature, type Table, USER_OF, type Who } from './harness.ts';
+import { changeRoleOf, type Caller, isService, SEED, signatureOf, type Signature, type Table, USER_OF, type Who } from './harness.ts';
 import {
   addCommand, endedProcess, ensureRunning, endRuns, mayOperate, maySee, one, runningProcess, stepExecutionOf,
   visibleMachines,
@@ -117,7 +117,7 @@ const visibility = async (sql: postgres.Sql, who: Who) => {
 };
 
 export const getComponentParametersBulk: Spec = {
-  sig: { name: 'get_component_parameters_bulk', returns: 'setof', args: [{ name: 'component_ids', type: 'uuid[]' }, { name: 'include_inactive', type: 'bool' }] },
+  sig: signatureOf('get_component_parameters_bulk'),
   input: (fx) => {
     const pool = [...fx.fComponents, ...fx.gComponents, ...SEED_COMPONENTS];
     return mixed(valid({ component_ids: ids(pool), include_inactive: maybe(fc.boolean().map(bool)) }),
@@ -135,7 +135,7 @@ export const getComponentParametersBulk: Spec = {
 };
 
 export const getMachineParameters: Spec = {
-  sig: { name: 'get_machine_parameters', returns: 'setof', args: [{ name: 'machine_id', type: 'uuid' }, { name: 'include_inactive', type: 'bool' }] },
+  sig: signatureOf('get_machine_parameters'),
   input: (fx) => {
     const pool = [fx.F, fx.G, fx.M, SEED.reactor, SEED.bench];
     return mixed(valid({ machine_id: fc.constantFrom(...pool).map(str), include_inactive: maybe(fc.boolean().map(bool)) }),
@@ -153,7 +153,7 @@ export const getMachineParameters: Spec = {
 };
 
 export const getParameters: Spec = {
-  sig: { name: 'get_parameters', returns: 'setof', args: [{ name: 'parameter_ids', type: 'uuid[]' }] },
+  sig: signatureOf('get_parameters'),
   input: (fx) => {
     const pool = [...fx.fParams.slice(0, 20), ...fx.gParams, fx.fParam('fuzz_switched_off/setpoint'), fx.fParam('chamber_heater/fuzz_inactive')];
     return mixed(valid({ parameter_ids: ids(pool) }), { parameter_ids: uuidArrayV(pool) });
@@ -168,7 +168,7 @@ export const getParameters: Spec = {
 };
 
 export const getParameterEpochs: Spec = {
-  sig: { name: 'get_parameter_epochs', returns: 'setof', args: [{ name: 'machine_ids', type: 'uuid[]' }] },
+  sig: signatureOf('get_parameter_epochs'),
   input: (fx) => {
     const pool = [fx.F, fx.G, fx.M, SEED.reactor, SEED.bench];
     return mixed(valid({ machine_ids: ids(pool) }), { machine_ids: uuidArrayV(pool) });
@@ -185,13 +185,7 @@ export const getParameterEpochs: Spec = {
 // ---- set_parameter_value ----------------------------------------------------------------------------
 
 export const setParameterValue: Spec = {
-  sig: {
-    name: 'set_parameter_value', returns: 'row', args: [
-      { name: 'parameter_id', type: 'uuid' }, { name: 'value', type: 'float8' }, { name: 'expected_version', type: 'int8' },
-      { name: 'source', type: 'change_source' }, { name: 'reason', type: 'text' }, { name: 'process_id', type: 'uuid' },
-      { name: 'step_execution_id', type: 'uuid' }, { name: 'request_id', type: 'uuid' },
-    ],
-  },
+  sig: signatureOf('set_parameter_value'),
   input: (fx) => {
     const writable = ['chamber_heater/temperature_set', 'chamber_heater/pid_period', 'chamber_heater/power_on', 'chamber_heater/kp',
       'carrier_gas_mfc/flow_rate_set', 'carrier_gas_mfc/valve_override', 'nitrogen_generator/purity_set',
@@ -294,10 +288,15 @@ export const setParameterValue: Spec = {
 
 // ---- record_process_data ----------------------------------------------------------------------------
 
-/** Fixed at load: timestamps cluster around it (collisions exercise the idempotent key). */
+/**
+ * Fixed at load: timestamps cluster in the hour before it (collisions exercise the idempotent key),
+ * inside the accepted tick window (now() - 31 days .. now() + 5 minutes); a few lie far outside it.
+ */
 const BASE = Date.now() - (Date.now() % 60_000);
+const OUTSIDE_WINDOW = [BASE - 40 * 86_400_000, BASE + 3_600_000];
 const tsElem: fc.Arbitrary<V> = fc.oneof(
-  { weight: 24, arbitrary: fc.integer({ min: -120, max: 120 }).map((k) => str(new Date(BASE + k * 30_000).toISOString())) },
+  { weight: 24, arbitrary: fc.integer({ min: -120, max: 0 }).map((k) => str(new Date(BASE + k * 30_000).toISOString())) },
+  { weight: 1, arbitrary: fc.constantFrom(...OUTSIDE_WINDOW).map((t) => str(new Date(t).toISOString())) },
   { weight: 1, arbitrary: fc.constantFrom(...Object.keys(TIMESTAMP_TEXTS)).map(str) },
   { weight: 1, arbitrary: fc.constant(nul) },
 );
@@ -310,12 +309,7 @@ const floatElem: fc.Arbitrary<V> = fc.oneof(
 );
 
 export const recordProcessData: Spec = {
-  sig: {
-    name: 'record_process_data', returns: 'scalar', args: [
-      { name: 'process_id', type: 'uuid' }, { name: 'parameter_ids', type: 'uuid[]' }, { name: 'values', type: 'float8[]' },
-      { name: 'timestamps', type: 'timestamptz[]' }, { name: 'set_points', type: 'float8[]' },
-    ],
-  },
+  sig: signatureOf('record_process_data'),
   input: (fx) => {
     const own = [...fx.fParams.slice(0, 30), fx.fParam('fuzz_switched_off/setpoint')];
     const pool = [...own, ...fx.gParams];
@@ -373,13 +367,16 @@ export const recordProcessData: Spec = {
       (select 1 from public.component_parameters p where p.id = x and p.machine_id = $2)`, [uuidList(ids), pe.machine_id]);
     if (foreign) return code('22023'); // parameters not on the process's machine
     if (n === 0) return unchanged((data) => expect(data).toBe(0));
+    // tick times outside now() - 31 days .. now() + 5 minutes (private.telemetry_settings)
+    if (ts !== null && (ts as number[]).some((t) => t < Date.now() - 31 * 86_400_000 || t > Date.now() + 300_000)) return code('22023');
     const stamps = ts === null ? null : ids.map((_, i) => new Date(ts.length === 1 ? ts[0]! : ts[i]!).toISOString());
+    // the key is (machine, tick time): rows of a tick the machine already has are not stored
     const [{ fresh }] = await sql.unsafe(`select count(*)::int as fresh from (select distinct p, t from unnest($1::uuid[], $2::timestamptz[]) u (p, t)) k
-      where not exists (select 1 from public.process_data_points d where d.process_id = $3 and d.parameter_id = k.p and d.ts = k.t)`,
-    [uuidList(ids), stamps === null ? `{${ids.map(() => 'NULL').join(',')}}` : `{${stamps.join(',')}}`, pid]);
+      where not exists (select 1 from public.readings r where r.machine_id = $3 and r.ts = k.t)`,
+    [uuidList(ids), stamps === null ? `{${ids.map(() => 'NULL').join(',')}}` : `{${stamps.join(',')}}`, pe.machine_id as string]);
     return {
-      mayChange: ['process_data_points'],
-      mustChange: fresh > 0 ? ['process_data_points'] : [],
+      mayChange: ['readings', 'latest_readings', 'reading_layouts'],
+      mustChange: fresh > 0 ? ['readings'] : [],
       check: (data) => expect(data, 'the number of new rows').toBe(fresh),
     };
   },
@@ -388,7 +385,7 @@ export const recordProcessData: Spec = {
 // ---- claim_next_command -----------------------------------------------------------------------------
 
 export const claimNextCommand: Spec = {
-  sig: { name: 'claim_next_command', returns: 'setof', args: [{ name: 'machine_id', type: 'uuid' }, { name: 'claimed_by', type: 'text' }] },
+  sig: signatureOf('claim_next_command'),
   input: (fx) => mixed(
     valid({ machine_id: fc.constantFrom(fx.F, fx.F, fx.G, fx.M).map(str), claimed_by: maybe(fc.oneof(unicode, fc.constant(str('é'.repeat(250))))) }),
     { machine_id: uuidV([fx.F, fx.G, fx.M]), claimed_by: textV },
@@ -424,12 +421,7 @@ export const claimNextCommand: Spec = {
 // ---- start_process ----------------------------------------------------------------------------------
 
 export const startProcess: Spec = {
-  sig: {
-    name: 'start_process', returns: 'scalar', args: [
-      { name: 'machine_id', type: 'uuid' }, { name: 'recipe_id', type: 'uuid' }, { name: 'command_id', type: 'uuid' },
-      { name: 'operator_id', type: 'uuid' }, { name: 'request_id', type: 'uuid' },
-    ],
-  },
+  sig: signatureOf('start_process'),
   input: (fx) => {
     const r = fx.recipes;
     const recipes = [r.fMain, r.fBad, r.fInactive, r.fEmpty, r.fLong, r.g, r.m];
@@ -522,13 +514,7 @@ export const startProcess: Spec = {
 // ---- advance_step -----------------------------------------------------------------------------------
 
 export const advanceStep: Spec = {
-  sig: {
-    name: 'advance_step', returns: 'scalar', args: [
-      { name: 'process_id', type: 'uuid' }, { name: 'step_id', type: 'uuid' }, { name: 'step_index', type: 'int4' },
-      { name: 'loop_iteration', type: 'int4' }, { name: 'previous_status', type: 'step_execution_status' },
-      { name: 'details', type: 'jsonb' }, { name: 'error_message', type: 'text' },
-    ],
-  },
+  sig: signatureOf('advance_step'),
   input: (fx) => {
     const steps = [...fx.steps[fx.recipes.fMain], ...fx.steps[fx.recipes.fBad], ...fx.steps[fx.recipes.g]];
     const labels = ENUMS.step_execution_status;
@@ -647,11 +633,7 @@ export const advanceStep: Spec = {
 // ---- complete_process -------------------------------------------------------------------------------
 
 export const completeProcess: Spec = {
-  sig: {
-    name: 'complete_process', returns: 'scalar', args: [
-      { name: 'process_id', type: 'uuid' }, { name: 'status', type: 'execution_status' }, { name: 'error_message', type: 'text' },
-    ],
-  },
+  sig: signatureOf('complete_process'),
   input: () => mixed(valid({
     process_id: fc.oneof({ weight: 4, arbitrary: fc.constant(ref('F.main')) }, { weight: 2, arbitrary: fc.constant(ref('F.ended')) },
       { weight: 2, arbitrary: fc.constant(ref('G.run')) }),
