@@ -15,7 +15,7 @@
 --              serialization), its outcome has "transient": true and the calls after it are not
 --              attempted (the array is shorter), so the order is kept: the caller resends from there.
 -- Idempotency: every kind is idempotent (advance_step by (process, step_index), record_process_data
---              by (process, parameter, ts), complete_process by status). A resent advance_step whose
+--              by (machine, tick time), complete_process by status). A resent advance_step whose
 --              step is no longer the open one (the batch went through, the reply was lost, and later
 --              steps followed) is answered {"ok": true, "replayed": true} when step_executions holds
 --              that step_index for that step_id, rather than 23505.
