@@ -23,6 +23,9 @@ insert into public.process_data_points (process_id, parameter_id, ts, value) val
 
 -- How many rows a statement touched, as the current role (an update or delete that RLS filters
 -- out is not an error, so the row count is what shows it).
+-- Its pg_temp helper is called as authenticated: functions created in this rolled-back
+-- transaction get PostgreSQL's usual EXECUTE for PUBLIC back (see helpers/identities.sql).
+alter default privileges grant execute on functions to public;
 create function pg_temp.rows_affected(statement text) returns bigint
 language plpgsql
 as $$
