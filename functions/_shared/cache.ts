@@ -5,10 +5,15 @@
 //   entries  answers to queries, per principal: the ids a caller was shown and the epoch of each
 //            machine those rows came from. Per principal because RLS decides what a query returns,
 //            so one user's answer is never served to another.
-//   epochs   per machine, the newest machine_parameter_epochs.epoch seen and when it was read.
+//   epochs   per machine, the newest machine_parameter_epochs.epoch seen.
+//   checked  per principal and machine, when that principal last read the machine's epoch.
 // An entry is served while it is younger than the TTL, its rows are cached, and every machine's
-// epoch equals the one it was filled at. Epochs older than epochCheckMs are re-read (one query for
-// all of them, shared by concurrent requests) before serving: that bounds staleness.
+// epoch equals the one it was filled at. Epochs the entry's principal has not read for
+// epochCheckMs are re-read, as that principal (one query for all of them, shared by that
+// principal's concurrent requests), before serving: that bounds staleness AND access. The check
+// time is per principal because the epoch read goes through RLS: another user's check (or write)
+// says nothing about whether this one may still read the machine, so a revoked user gets nothing
+// from memory later than epochCheckMs plus one round trip after the revocation (issue 14, finding 1).
 import { VersionedStore } from '../../src/sdk/versioned-store.ts';
 import type { ParameterRow } from './parameter-row.ts';
 
@@ -29,11 +34,6 @@ export interface CacheEntry {
   readonly storedAt: number;
 }
 
-interface KnownEpoch {
-  epoch: number;
-  checkedAt: number;
-}
-
 /** Epochs read around a write, in the write's transaction (see noteWrite). */
 export interface WriteProbe {
   epochBefore: number;
@@ -49,7 +49,10 @@ export class ParameterCache {
   readonly rows: VersionedStore<ParameterRow>;
   private readonly now: () => number;
   private readonly entries = new Map<string, CacheEntry>();
-  private readonly epochs = new Map<string, KnownEpoch>();
+  private readonly epochs = new Map<string, number>();
+  /** `${principal}\n${machine}` → when that principal last read that machine's epoch. */
+  private readonly checked = new Map<string, number>();
+  /** Epoch reads in flight, by `${principal}\n${machine}`. */
   private readonly epochChecks = new Map<string, Promise<void>>();
   private readonly refreshing = new Set<string>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -76,19 +79,29 @@ export class ParameterCache {
     return fresh ? entry : undefined;
   }
 
-  /** Machines of the entry whose epoch was not read within epochCheckMs. */
+  /** Machines of the entry whose epoch its principal has not read within epochCheckMs. */
   dueMachines(entry: CacheEntry): string[] {
     const now = this.now();
     return [...entry.epochs.keys()].filter((m) => {
-      const known = this.epochs.get(m);
-      return !known || now - known.checkedAt >= this.epochCheckMs;
+      const at = this.checked.get(`${entry.principal}\n${m}`);
+      return at === undefined || !this.epochs.has(m) || now - at >= this.epochCheckMs;
     });
   }
 
+  /** Records that principal read machine's epoch now (Map order: oldest first, bounded). */
+  private markChecked(principal: string, machine: string, at: number): void {
+    const id = `${principal}\n${machine}`;
+    this.checked.delete(id);
+    this.checked.set(id, at);
+    while (this.checked.size > this.maxEntries * 4) this.checked.delete(this.checked.keys().next().value!);
+  }
+
   /**
-   * Makes sure the epochs of `machines` are fresh. Machines already being checked by another
-   * request are awaited, not read twice; the rest are read with one call of `read`, which returns
-   * the epochs visible to `principal` (a machine missing from it is no longer visible to them).
+   * Makes sure the epochs of `machines` are fresh for `principal`. Machines already being checked
+   * by another request of the same principal are awaited, not read twice; the rest are read with
+   * one call of `read`, which returns the epochs visible to `principal` (a machine missing from it
+   * is no longer visible to them). Another principal's read is never borrowed: it proves nothing
+   * about this one's access.
    */
   async checkEpochs(
     principal: string,
@@ -97,17 +110,18 @@ export class ParameterCache {
   ): Promise<void> {
     const waits: Promise<void>[] = [];
     const mine: string[] = [];
+    const keyOf = (m: string) => `${principal}\n${m}`;
     for (const m of machines) {
-      const running = this.epochChecks.get(m);
+      const running = this.epochChecks.get(keyOf(m));
       if (running) waits.push(running);
       else mine.push(m);
     }
     if (mine.length > 0) {
       const check = read(mine).then((found) => this.applyEpochs(principal, mine, found));
       const done = check.finally(() => {
-        for (const m of mine) if (this.epochChecks.get(m) === done) this.epochChecks.delete(m);
+        for (const m of mine) if (this.epochChecks.get(keyOf(m)) === done) this.epochChecks.delete(keyOf(m));
       });
-      for (const m of mine) this.epochChecks.set(m, done);
+      for (const m of mine) this.epochChecks.set(keyOf(m), done);
       waits.push(done);
     }
     await Promise.all(waits);
@@ -119,23 +133,24 @@ export class ParameterCache {
       const epoch = found.get(m);
       if (epoch === undefined) {
         // Gone, or hidden from this caller now: their answers about it must be fetched again.
-        this.epochs.delete(m);
+        this.checked.delete(`${principal}\n${m}`);
         for (const [k, e] of this.entries) if (e.principal === principal && e.epochs.has(m)) this.entries.delete(k);
       } else {
-        this.raiseEpoch(m, epoch, now);
+        this.raiseEpoch(m, epoch);
+        this.markChecked(principal, m, now);
       }
     }
   }
 
   /** An epoch only moves forward here, so a slow reply cannot make an outdated entry current again. */
-  private raiseEpoch(machine: string, epoch: number, checkedAt: number): void {
+  private raiseEpoch(machine: string, epoch: number): void {
     const known = this.epochs.get(machine);
-    this.epochs.set(machine, { epoch: Math.max(epoch, known?.epoch ?? epoch), checkedAt });
+    this.epochs.set(machine, Math.max(epoch, known ?? epoch));
   }
 
   /** True when no machine of the entry changed since it was filled. */
   isCurrent(entry: CacheEntry): boolean {
-    for (const [m, epoch] of entry.epochs) if (this.epochs.get(m)?.epoch !== epoch) return false;
+    for (const [m, epoch] of entry.epochs) if (this.epochs.get(m) !== epoch) return false;
     return true;
   }
 
@@ -158,7 +173,10 @@ export class ParameterCache {
   ): { rows: ParameterRow[]; stored: boolean } {
     const now = this.now();
     for (const row of rows) this.rows.put(row);
-    for (const [m, epoch] of epochs) this.raiseEpoch(m, epoch, now);
+    for (const [m, epoch] of epochs) {
+      this.raiseEpoch(m, epoch);
+      this.markChecked(principal, m, now); // read as this principal, with the rows
+    }
     const served = rows.map((row) => this.rows.peek(row.id)?.row ?? row);
     // Without an epoch for every machine nothing could tell when the answer goes stale.
     const stored = epochs.size > 0 && rows.every((row) => epochs.has(row.machine_id));
@@ -188,7 +206,9 @@ export class ParameterCache {
         if (entry.epochs.get(m) === probe.epochBefore) entry.epochs.set(m, probe.epochAfter);
       }
     }
-    this.raiseEpoch(m, probe.epochAfter, this.now());
+    // The epoch moves for everyone, but nobody's check time: a write proves nothing about who
+    // may still read the machine.
+    this.raiseEpoch(m, probe.epochAfter);
   }
 
   drop(principal: string, key: string): void {
@@ -230,6 +250,7 @@ export class ParameterCache {
   clear(): void {
     this.entries.clear();
     this.epochs.clear();
+    this.checked.clear();
     this.rows.clear();
   }
 }
