@@ -193,3 +193,27 @@ dbTest('parameters: writes one structured log line per request', async () => {
   ]);
   assert.deepEqual([hit.cache, hit.db_calls], ['hit', 0]);
 });
+
+// Issue 14, finding 5: a parameter deleted and inserted again with the same id used to start again
+// at version 1; the cache, which never goes back to a lower version, kept serving the deleted row.
+dbTest('parameters: a parameter deleted and inserted again with the same id is served as the new row', async () => {
+  const { fetch } = fresh({ epochCheckMs: 0 });
+  const id = parameterId('bench_heater', 'temperature_set');
+  const [{ set_value: original }] = await admin`select set_value from public.component_parameters where id = ${id}`;
+  await admin`update public.component_parameters set set_value = set_value + 1 where id = ${id}`;
+  await admin`update public.component_parameters set set_value = set_value + 1 where id = ${id}`;
+  const path = `/parameters?ids=${id}`;
+  const before = (await (await fetch(req(path, { as: 'bench' }))).json()).parameters[0];
+  assert.ok(before.version >= 3);
+  try {
+    await admin.begin(async (tx) => {
+      const [old] = await tx`delete from public.component_parameters where id = ${id} returning *`;
+      await tx`insert into public.component_parameters ${tx({ ...old, set_value: 42 })}`;
+    });
+    const after = (await (await fetch(req(path, { as: 'bench' }))).json()).parameters[0];
+    assert.equal(after.set_value, 42, 'the new row, not the deleted one');
+    assert.ok(after.version > before.version, `version ${after.version} after ${before.version}`);
+  } finally {
+    await admin`update public.component_parameters set set_value = ${original} where id = ${id}`;
+  }
+});
