@@ -109,7 +109,7 @@ Deno.test("cache: another caller's epoch read is never borrowed, it says nothing
 // kept the machine's shared check time fresh, so alice, revoked, was served from memory for a
 // minute. Her check time is hers now: one epochCheckMs after her last read she must read again,
 // as herself, and the read that no longer shows the machine drops her answers.
-Deno.test("cache: a revoked caller is served from memory no longer than the check interval, whatever others do", async () => {
+Deno.test('cache: a revoked caller is served from memory no longer than the check interval, whatever others do', async () => {
   const { cache, clock } = setup();
   cache.fill('alice', 'k', [row('a', 1), row('b', 1)], epochs([M1, 5]));
   cache.fill('bob', 'k', [row('a', 1), row('b', 1)], epochs([M1, 5]));

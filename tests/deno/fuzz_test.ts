@@ -161,9 +161,9 @@ const token = fc.oneof(
  * the known-issue test at the end of this file.
  */
 const ODD_SUBJECTS = {
-  'authenticated, sub not a uuid': signJwt({ role: 'authenticated', sub: "'; drop table machines; --" }),
-  'service_role, sub not a uuid': signJwt({ role: 'service_role', sub: 'not-a-uuid' }),
-  'service_role, sub of no user': signJwt({ role: 'service_role', sub: crypto.randomUUID() }),
+  'authenticated, sub not a uuid': tokenFor('operator', { sub: "'; drop table machines; --" }),
+  'service_role, sub not a uuid': tokenFor('service', { sub: 'not-a-uuid' }),
+  'service_role, sub of no user': tokenFor('service', { sub: crypto.randomUUID() }),
 };
 const method = (main: string) => fc.oneof({ weight: 12, arbitrary: fc.constant(main) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') });
 
