@@ -22,6 +22,8 @@ export interface CacheOptions {
   refreshAfterMs?: number;
   epochCheckMs?: number;
   maxEntries?: number;
+  /** Answers one principal may hold (default maxEntries / 4): one user cannot evict everyone's. */
+  maxEntriesPerPrincipal?: number;
   now?: () => number;
 }
 
@@ -46,6 +48,7 @@ export class ParameterCache {
   readonly refreshAfterMs: number;
   readonly epochCheckMs: number;
   readonly maxEntries: number;
+  readonly maxEntriesPerPrincipal: number;
   readonly rows: VersionedStore<ParameterRow>;
   private readonly now: () => number;
   private readonly entries = new Map<string, CacheEntry>();
@@ -62,6 +65,7 @@ export class ParameterCache {
     this.refreshAfterMs = options.refreshAfterMs ?? 60_000;
     this.epochCheckMs = options.epochCheckMs ?? 1_000;
     this.maxEntries = options.maxEntries ?? 1_000;
+    this.maxEntriesPerPrincipal = options.maxEntriesPerPrincipal ?? Math.max(1, Math.floor(this.maxEntries / 4));
     this.now = options.now ?? Date.now;
     this.rows = new VersionedStore<ParameterRow>({ ttlMs: this.ttlMs, now: this.now });
   }
@@ -185,6 +189,17 @@ export class ParameterCache {
     if (stored) {
       // Re-inserted at the end: Map order is the eviction order.
       this.entries.set(id, { principal, key, ids: rows.map((r) => r.id), epochs: new Map(epochs), storedAt: now });
+      // A principal over its share gives up its own oldest answer first (issue 14: one user's many
+      // distinct queries evicted every other user's answers); then the global bound, oldest first.
+      let own = 0;
+      for (const e of this.entries.values()) if (e.principal === principal) own += 1;
+      for (const [k, e] of this.entries) {
+        if (own <= this.maxEntriesPerPrincipal) break;
+        if (e.principal === principal) {
+          this.entries.delete(k);
+          own -= 1;
+        }
+      }
       while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }
     return { rows: served, stored };

@@ -32,7 +32,15 @@ function row(id: string, version: number, machine = M1, setValue = version): Par
   };
 }
 
-function setup(options: { epochCheckMs?: number; refreshAfterMs?: number; ttlMs?: number; maxEntries?: number } = {}) {
+function setup(
+  options: {
+    epochCheckMs?: number;
+    refreshAfterMs?: number;
+    ttlMs?: number;
+    maxEntries?: number;
+    maxEntriesPerPrincipal?: number;
+  } = {},
+) {
   const clock = { t: 1_000_000 };
   const cache = new ParameterCache({
     epochCheckMs: 1000,
@@ -200,11 +208,24 @@ Deno.test("cache: a no-op write does not vouch for another writer's change", () 
 });
 
 Deno.test('cache: drops the oldest answers beyond maxEntries', () => {
-  const { cache } = setup({ maxEntries: 2 });
+  const { cache } = setup({ maxEntries: 2, maxEntriesPerPrincipal: 2 });
   cache.fill('alice', 'k1', [row('a', 1)], epochs([M1, 5]));
   cache.fill('alice', 'k2', [row('a', 1)], epochs([M1, 5]));
   cache.fill('alice', 'k3', [row('a', 1)], epochs([M1, 5]));
   assert.equal(cache.size, 2);
   assert.equal(cache.lookup('alice', 'k1'), undefined);
   assert.notEqual(cache.lookup('alice', 'k3'), undefined);
+});
+
+// Issue 14 (lesser finding): the entry limit was shared by all principals, so one user asking many
+// distinct queries evicted every other user's answers.
+Deno.test("cache: one caller's many queries evict only that caller's own answers", () => {
+  const { cache } = setup({ maxEntries: 100 });
+  assert.equal(cache.maxEntriesPerPrincipal, 25);
+  cache.fill('bob', 'mine', [row('a', 1)], epochs([M1, 5]));
+  for (let i = 0; i < 1000; i++) cache.fill('mallory', `q${i}`, [row('a', 1)], epochs([M1, 5]));
+  assert.notEqual(cache.lookup('bob', 'mine'), undefined);
+  assert.equal(cache.size, 26);
+  assert.notEqual(cache.lookup('mallory', 'q999'), undefined);
+  assert.equal(cache.lookup('mallory', 'q0'), undefined);
 });
