@@ -85,7 +85,7 @@ describe('cache coherence over LISTEN (direct transport)', () => {
     const [event] = await inserted;
     expect(event.version).toBeGreaterThan(old.version);
     const fresh = await db.parameters.get(id);
-    expect(fresh.set_value).toBe(old.set_value + 0.25);
+    expect(fresh.set_value).toBe(Number(old.set_value) + 0.25);
     expect(fresh.version).toBe(event.version);
     const before = db.stats();
     expect(await db.parameters.get(id)).toEqual(fresh);
