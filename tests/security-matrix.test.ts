@@ -57,6 +57,19 @@ describe('renderSecurityDoc', () => {
   });
 });
 
+describe('renderSecurityDoc extras', () => {
+  it('inlines the hand-written prose and lists the accepted linter findings with their reasons', () => {
+    const checks = parseMatrixTap(tapOf(rowFor('machines', 'select', ['refused', 'allowed', 'allowed', 'allowed', 'filtered', 'allowed'])));
+    const doc = renderSecurityDoc(checks, {
+      prose: '## Threat model\n\nWho may attack.\n',
+      acceptedLints: [{ lint: 'authenticated_security_definer_function_executable', object: 'public.f', why: 'checks the role | first' }],
+    });
+    expect(doc).toContain('## Threat model\n\nWho may attack.\n');
+    expect(doc).toContain('| authenticated_security_definer_function_executable | `public.f` | checks the role \\| first |');
+    expect(renderSecurityDoc(checks)).not.toContain('Linter findings kept on purpose');
+  });
+});
+
 describe(SECURITY_DOC, () => {
   it('matches the matrix that the pgTAP checks produce on the test database', async () => {
     const url = process.env.TEST_DATABASE_URL;
