@@ -78,7 +78,8 @@ const FINGERPRINT = TABLES.map((t) =>
 /** count:md5 of every row of every public table (process_data_points: count and newest xmin). */
 async function fingerprint(): Promise<string> {
   const rows = await probe.unsafe(FINGERPRINT);
-  return rows.map((r) => `${r.t}=${r.h}`).join(' ');
+  // sorted: `union all` gives no order, and a different plan must not look like a change
+  return rows.map((r) => `${r.t}=${r.h}`).sort().join(' ');
 }
 
 /** What only the server could have put in a body: stack frames, SQL, internals. Input echoed back is fine. */
