@@ -152,8 +152,11 @@ export class ParameterCache {
     this.epochs.set(machine, Math.max(epoch, known ?? epoch));
   }
 
-  /** True when no machine of the entry changed since it was filled. */
+  /** True when the entry is still kept and no machine of it changed since it was filled. */
   isCurrent(entry: CacheEntry): boolean {
+    // Dropped meanwhile (its principal no longer sees one of its machines, or a newer answer
+    // replaced it): never current, whatever the epochs say.
+    if (this.entries.get(`${entry.principal}\n${entry.key}`) !== entry) return false;
     for (const [m, epoch] of entry.epochs) if (this.epochs.get(m) !== epoch) return false;
     return true;
   }

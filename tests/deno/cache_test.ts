@@ -130,6 +130,7 @@ Deno.test('cache: a revoked caller is served from memory no longer than the chec
   const entry = cache.lookup('alice', 'k')!;
   assert.deepEqual(cache.dueMachines(entry), [M1], 'alice must read the epoch herself again');
   await cache.checkEpochs('alice', [M1], () => Promise.resolve(new Map())); // revoked: RLS hides M1
+  assert.equal(cache.isCurrent(entry), false, 'the entry in hand is not current any more');
   assert.equal(cache.lookup('alice', 'k'), undefined);
   assert.notEqual(cache.lookup('bob', 'k'), undefined);
 });
