@@ -131,7 +131,8 @@ describe('the journal under faults', () => {
         let stepsInTheDark = 0;
         for (const step of run.steps) {
           const due = t0 + step.step_index * slotMs;
-          await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+          // Timers may fire up to a millisecond early: wait until the slot has begun.
+          while (performance.now() < due) await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(due - performance.now()))));
           if (step.step_index === blackoutAtStep) {
             dark = true;
             blackout = proxy.blackout(BLACKOUT_MS).then(() => { dark = false; });
