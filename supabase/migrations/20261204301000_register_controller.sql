@@ -1,5 +1,6 @@
 -- A controller announces itself when it starts. One controller per machine at a time: a second one
--- is refused (RC004) unless it takes over explicitly, which marks the first replaced. Registering
+-- is refused (RC004) unless it takes over explicitly, which marks the first replaced and re-queues
+-- its claimed commands. Registering
 -- on a machine left in error or offline by a lost controller, with no open run, makes it idle.
 -- A retry with the same controller_id returns the same registration.
 
@@ -79,6 +80,12 @@ begin
   returning * into mine;
   if current_one.id is not null then
     update public.controllers k set replaced_by = mine.id where k.id = current_one.id;
+    -- Its claims go to the new controller (failed after the third claim).
+    update public.recipe_commands c set status = 'pending'
+    where c.controller_id = current_one.id and c.status = 'claimed' and c.attempts < 3;
+    update public.recipe_commands c set status = 'failed',
+      error_message = format('claimed %s times; its controller %s was taken over', c.attempts, current_one.id)
+    where c.controller_id = current_one.id and c.status = 'claimed';
   end if;
 
   if m.status in ('error', 'offline') and m.current_process_id is null
@@ -89,6 +96,6 @@ begin
 end;
 $$;
 comment on function public.register_controller(uuid, text, text, boolean, integer, uuid) is
-  'Controller: registers itself as the machine''s one live controller and returns its controllers row (keep its id for controller_heartbeat). A machine left in error or offline by a lost controller, with no open run, becomes idle. A retry with the same controller_id returns the same row. Errors: 22004, 22023 (timeout_ms outside 1000..3600000, host/version too long), P0002, 42501, 23505 (controller_id of another machine), RC004 (another controller is alive: pass takeover => true to replace it), RC005 (controller_id is dead or replaced).';
+  'Controller: registers itself as the machine''s one live controller and returns its controllers row (keep its id for controller_heartbeat). A machine left in error or offline by a lost controller, with no open run, becomes idle. A takeover marks the previous controller replaced and re-queues its claimed commands (failed after 3 claims). A retry with the same controller_id returns the same row. Errors: 22004, 22023 (timeout_ms outside 1000..3600000, host/version too long), P0002, 42501, 23505 (controller_id of another machine), RC004 (another controller is alive: pass takeover => true to replace it), RC005 (controller_id is dead or replaced).';
 revoke execute on function public.register_controller(uuid, text, text, boolean, integer, uuid) from public, anon;
 grant execute on function public.register_controller(uuid, text, text, boolean, integer, uuid) to authenticated, service_role;
