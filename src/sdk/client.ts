@@ -12,6 +12,8 @@ import { Metrics } from './metrics.ts';
 import { ParameterCache, type InvalidateEvent } from './parameter-cache.ts';
 import { ParametersApi } from './parameters-api.ts';
 import { CommandsApi, ProcessApi } from './process-api.ts';
+import { ControllersApi } from './controllers-api.ts';
+import { watchMachine, watchRun, type MachineHandlers, type Watch, type Change } from './watch.ts';
 import { Recorder, type RecorderOptions } from './recorder.ts';
 import { RpcClient, type RetryPolicy } from './rpc-client.ts';
 import { PostgresTransport, sessionUrlFor, type PoolOptions } from './transport/postgres.ts';
@@ -99,6 +101,7 @@ export class AldDb extends Emitter<AldDbEvents> {
   readonly parameters: ParametersApi;
   readonly commands: CommandsApi;
   readonly process: ProcessApi;
+  readonly controllers: ControllersApi;
   /** This client's prom-client registry (not the global one). */
   readonly metrics: Registry;
   private readonly metricsState: Metrics;
@@ -138,6 +141,7 @@ export class AldDb extends Emitter<AldDbEvents> {
     this.parameters = new ParametersApi(this.rpc, this.cache);
     this.commands = new CommandsApi(this.rpc);
     this.process = new ProcessApi(this.rpc, this.cache);
+    this.controllers = new ControllersApi(this.rpc);
 
     if (this.transport.kind === 'postgres') {
       const o = options as DirectOptions;
@@ -177,6 +181,16 @@ export class AldDb extends Emitter<AldDbEvents> {
       };
       this.cache.on('resync', onResync);
     });
+  }
+
+  /** Follows a machine over Realtime (supabase transport only): its row, controllers, commands and runs. */
+  watchMachine(machineId: string, handlers: MachineHandlers): Watch {
+    return watchMachine('supabase' in this.options ? this.options.supabase : undefined, machineId, handlers);
+  }
+
+  /** Follows the live progress of one run over Realtime (supabase transport only). */
+  watchRun(processId: string, onProgress: (change: Change<Record<string, unknown>>) => void): Watch {
+    return watchRun('supabase' in this.options ? this.options.supabase : undefined, processId, onProgress);
   }
 
   /** A recorder for one process execution. See src/recorder.ts for the buffering policy. */

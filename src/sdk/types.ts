@@ -7,7 +7,7 @@ export type ModbusValueType = 'bool' | 'int16' | 'uint16' | 'int32' | 'uint32' |
 export type StepType = 'valve' | 'purge' | 'parameter' | 'loop';
 export type ChangeSource = 'operator' | 'recipe' | 'controller' | 'api' | 'system';
 export type StepExecutionStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'aborted';
-export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'aborted';
+export type ExecutionStatus = 'running' | 'paused' | 'completed' | 'failed' | 'aborted';
 
 /** A row of public.component_parameters. */
 export interface Parameter {
@@ -51,6 +51,42 @@ export interface Command {
   completed_at: string | null;
   process_id: string | null;
   error_message: string | null;
+  /** Key of the claim that claimed it (claimNext generates one per call and reuses it on retry). */
+  claim_key?: string | null;
+  /** Key of the issue_run_command call that created it. */
+  request_id?: string | null;
+  /** How many times it was claimed (a claim lost with its controller is re-queued while < 3). */
+  attempts?: number;
+  /** The registered controller that claimed it. */
+  controller_id?: string | null;
+}
+
+export type CommandStatus = Command['status'];
+
+/** A registered controller instance (table controllers). */
+export interface Controller {
+  id: string;
+  machine_id: string;
+  host: string | null;
+  version: string | null;
+  status: 'alive' | 'dead' | 'replaced' | 'stopped';
+  timeout_ms: number;
+  started_at: string;
+  last_seen_at: string;
+  ended_at: string | null;
+  ended_reason: string | null;
+  replaced_by: string | null;
+}
+
+/** The reply of apply_run_command. */
+export interface RunCommandResult {
+  command_id: string;
+  command_type: 'stop_recipe' | 'pause_recipe' | 'resume_recipe';
+  command_status: CommandStatus;
+  process_id: string | null;
+  process_status: ExecutionStatus | null;
+  machine_status: string | null;
+  replayed: boolean;
 }
 
 /** One step of a plan, nested: a loop carries its children. */
