@@ -220,7 +220,8 @@ comment on column public.process_execution_state.estimated_remaining_ms is 'elap
 
 -- The liveness clock -------------------------------------------------------------------------------
 -- Called by every RPC a controller already makes for its machine, so a working controller costs
--- no extra round trip to stay alive. At most one write per controller per second, and it never
+-- no extra round trip to stay alive. At most one write per controller per second (per tenth of its
+-- timeout when that is shorter, so a short timeout is never outrun by the throttle), and it never
 -- waits: a row another call is touching right now is skipped (skip locked).
 create function private.note_controller_seen(p_machine_id uuid)
 returns void
@@ -232,12 +233,13 @@ begin
   set last_seen_at = now()
   where c.id = (
     select x.id from public.controllers x
-    where x.machine_id = p_machine_id and x.status = 'alive' and x.last_seen_at < now() - interval '1 second'
+    where x.machine_id = p_machine_id and x.status = 'alive'
+      and x.last_seen_at < now() - least(interval '1 second', x.timeout_ms * interval '100 microseconds')
     for update skip locked);
 end;
 $$;
 comment on function private.note_controller_seen(uuid) is
-  'Moves last_seen_at of the machine''s alive controller to now (at most once a second, never waiting on a lock); a no-op when none is registered. Called by claim_next_command, start_process, advance_step, complete_process, record_process_data, apply_run_command and complete_command.';
+  'Moves last_seen_at of the machine''s alive controller to now (at most once a second, or a tenth of its timeout if shorter; never waiting on a lock); a no-op when none is registered. Called by claim_next_command, start_process, advance_step, complete_process, record_process_data, apply_run_command and complete_command.';
 
 -- Ending a run: shared by complete_process, a stop command and the dead-controller job. Closes the
 -- open step, ends the execution, moves the progress, sets the machine (idle, or error with a
