@@ -131,6 +131,8 @@ export interface StepReply {
   /** For a parameter step: the parameter row after its setpoint was applied. */
   parameter: Parameter | null;
   replayed: boolean;
+  /** The machine's oldest pending command: a stop or pause to honour once this step is done. */
+  pending_command?: { id: string; command_type: Command['command_type'] } | null;
 }
 
 /** What complete_process returns. */

@@ -5,7 +5,7 @@
 -- dead-controller job run directly), live progress, and the Realtime publication with a viewer
 -- seeing exactly their machine's rows in every published table.
 begin;
-select plan(103);
+select plan(104);
 \ir helpers/identities.sql
 \ir helpers/process.sql
 
@@ -221,7 +221,7 @@ select is(
 select is((select row(e.status::text, e.paused_at, (pg_temp.machine()).status::text, (pg_temp.machine()).current_process_id) from pg_temp.run_row() e),
   row('paused'::text, now(), 'paused'::text, pg_temp.run_id()), 'pause: process and machine record paused; the machine keeps its run');
 select is((select row(s.completed_steps, s.current_step_execution_id, s.current_step_index, s.run_status::text) from pg_temp.state() s),
-  row(4, null::uuid, 3, 'paused'::text), 'pause: the step the controller finished is closed as completed; the numbering stays at 3');
+  row(4, null::uuid, 3, 'paused'::text), 'pause: the step the controller finished is closed; the numbering stays at 3');
 select is((select status::text from public.step_executions where process_id = pg_temp.run_id() and step_index = 3), 'completed', 'pause: step 3 is completed, not aborted');
 select is((select r ->> 'replayed' from public.apply_run_command(pg_temp.id('pause1')) r), 'true', 'pause: applying it again replays');
 
@@ -275,6 +275,9 @@ select is((pg_temp.ctl(pg_temp.id('ctl1'))).last_seen_at, now() - interval '500 
 
 -- stop_recipe ------------------------------------------------------------------------------------------------
 insert into ids select 'stop1', id from public.issue_run_command('00000000-0000-4000-8000-000000000001', 'stop_recipe', 'wrong precursor');
+select is((select r -> 'pending_command' from public.advance_step(pg_temp.run_id(), (select step_id from pg_temp.sequence() where step_index = 6), 6, 1) r),
+  jsonb_build_object('id', pg_temp.id('stop1'), 'command_type', 'stop_recipe'),
+  'stop: the reply of the controller''s next advance_step names the pending stop: no polling between steps');
 select is((select id from public.claim_next_command('00000000-0000-4000-8000-000000000001', 'ctl')), pg_temp.id('stop1'), 'stop: claimed');
 select is((select r ->> 'process_status' || '/' || (r ->> 'machine_status') || '/' || (r ->> 'command_status') from public.apply_run_command(pg_temp.id('stop1')) r),
   'aborted/idle/completed', 'stop: the run is aborted, the machine idle, the command completed, in one round trip');
