@@ -1,5 +1,6 @@
 // The demo's controller: one recipe run, end to end, the way a controller beside the reactor does it.
 //
+//   the controller registers (db.controllers.register; every later call is its heartbeat)
 //   an operator queues a start_recipe command (SQL, under the operator's identity and RLS)
 //   db.commands.claimNext → db.process.start({ commandId }) → the plan
 //   for each step of flattenPlan(plan): db.process.advance(...) (one round trip), drive the PLC
@@ -223,6 +224,8 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
     return result;
   };
 
+  // The controller announces itself (the dashboard shows it; a kept database may hold an earlier demo's).
+  await db.controllers.register({ machineId, host: 'ald-db demo', version: 'demo', takeover: true });
   const queued = await queueStartCommand(sql, machineId, recipeId, options.operatorId ?? SEED.operatorId);
   const command = await timed('claim', () => db.commands.claimNext(machineId, 'ald-db demo'));
   if (!command) throw new Error(`claim_next_command returned no command, but command ${queued} was just queued`);
