@@ -33,7 +33,10 @@ begin
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
       detail = format('applying command %s needs the operator role on machine %s', cmd.id, cmd.machine_id);
   end if;
-  -- Machine first, then command, as issue_run_command and start_process lock them.
+  -- Locks in the order complete_process and the dead-controller job take them: run, machine,
+  -- then the command (two applies of one machine queue on the run or the machine).
+  select * into run from public.process_executions e
+  where e.machine_id = cmd.machine_id and e.status in ('running', 'paused') for update;
   perform 1 from public.machines m where m.id = cmd.machine_id for update;
   select * into cmd from public.recipe_commands c where c.id = apply_run_command.command_id for update;
   if cmd.command_type not in ('stop_recipe', 'pause_recipe', 'resume_recipe') then
@@ -54,8 +57,6 @@ begin
       detail = format('command %s is %s', cmd.id, cmd.status);
   end if;
 
-  select * into run from public.process_executions e
-  where e.machine_id = cmd.machine_id and e.status in ('running', 'paused') for update;
   if cmd.command_type = 'resume_recipe' and run.status is distinct from 'paused' then
     raise exception using errcode = 'RC002', message = 'run is not paused',
       detail = format('machine %s has %s', cmd.machine_id, coalesce(format('process %s %s', run.id, run.status), 'no open run')),

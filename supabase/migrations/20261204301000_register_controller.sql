@@ -37,6 +37,9 @@ begin
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
       detail = format('registering a controller needs the operator role on machine %s', register_controller.machine_id);
   end if;
+  -- Locks in the order the dead-controller job takes them: the live controller, then the machine.
+  select * into current_one from public.controllers k
+  where k.machine_id = register_controller.machine_id and k.status = 'alive' for update;
   select * into m from public.machines x where x.id = register_controller.machine_id for update;
   if not found then
     raise exception using errcode = 'P0002', message = 'machine not found',
@@ -60,15 +63,14 @@ begin
     end if;
   end if;
 
-  select * into current_one from public.controllers k where k.machine_id = m.id and k.status = 'alive' for update;
-  if found and not register_controller.takeover then
+  if current_one.id is not null and current_one.status = 'alive' and not register_controller.takeover then
     raise exception using errcode = 'RC004', message = 'the machine has a live controller',
       detail = format('controller %s on %s (version %s) registered at %s, last seen at %s',
                       current_one.id, coalesce(current_one.host, 'an unknown host'), coalesce(current_one.version, 'unknown'),
                       current_one.started_at, current_one.last_seen_at),
       hint = 'stop that controller, wait until it is declared dead, or register with takeover => true';
   end if;
-  if found then
+  if current_one.id is not null then
     update public.controllers k set status = 'replaced', ended_at = now(),
       ended_reason = format('taken over by a controller on %s', coalesce(register_controller.host, 'an unknown host'))
     where k.id = current_one.id;

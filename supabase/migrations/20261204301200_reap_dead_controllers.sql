@@ -33,10 +33,11 @@ begin
     where c.id = k.id;
     dead := dead + 1;
 
-    perform 1 from public.machines m where m.id = k.machine_id for update;
+    -- Locks in the order every run-control call takes them: controller, run, machine.
     select * into run from public.process_executions e
     where e.machine_id = k.machine_id and e.status in ('running', 'paused') for update;
-    if found then
+    perform 1 from public.machines m where m.id = k.machine_id for update;
+    if run.id is not null then
       perform private.end_process(run.id, 'failed', 'controller lost', 'error', reason);
       runs_failed := runs_failed + 1;
     else
