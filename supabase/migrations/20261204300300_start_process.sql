@@ -42,8 +42,9 @@ begin
   -- Lock the machine: two starts for one machine queue here instead of racing.
   select * into m from public.machines x where x.id = start_process.machine_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s', start_process.machine_id);
+    perform private.raise_error('P0002',
+      'machine not found',
+      format('no machine %s', start_process.machine_id));
   end if;
 
   -- The controller is alive: this call is its heartbeat (no extra round trip).
@@ -63,8 +64,9 @@ begin
   if start_process.command_id is not null then
     select * into cmd from public.recipe_commands c where c.id = start_process.command_id for update;
     if not found then
-      raise exception using errcode = 'P0002', message = 'command not found',
-        detail = format('no command %s', start_process.command_id);
+      perform private.raise_error('P0002',
+        'command not found',
+        format('no command %s', start_process.command_id));
     end if;
     if cmd.machine_id <> m.id then
       raise exception using errcode = '22023', message = 'command belongs to another machine',
@@ -78,12 +80,14 @@ begin
       if exists (select 1 from public.process_executions e where e.id = cmd.process_id and e.status in ('running', 'paused')) then
         return private.process_plan(cmd.process_id, true);
       end if;
-      raise exception using errcode = '55000', message = 'command was already executed',
-        detail = format('command %s started process %s, which has ended', cmd.id, cmd.process_id);
+      perform private.raise_error('55000',
+        'command was already executed',
+        format('command %s started process %s, which has ended', cmd.id, cmd.process_id));
     end if;
     if cmd.status not in ('pending', 'claimed', 'executing') then
-      raise exception using errcode = '55000', message = 'command is not runnable',
-        detail = format('command %s is %s', cmd.id, cmd.status);
+      perform private.raise_error('55000',
+        'command is not runnable',
+        format('command %s is %s', cmd.id, cmd.status));
     end if;
     if run_recipe is not null and run_recipe is distinct from cmd.recipe_id then
       raise exception using errcode = '22023', message = 'recipe_id differs from the command''s recipe',
@@ -104,18 +108,21 @@ begin
       hint = 'complete the running process first';
   end if;
   if m.status in ('maintenance', 'offline') then
-    raise exception using errcode = '55000', message = 'machine is not available',
-      detail = format('machine %s is in status %s', m.id, m.status);
+    perform private.raise_error('55000',
+      'machine is not available',
+      format('machine %s is in status %s', m.id, m.status));
   end if;
 
   select * into r from public.recipes x where x.id = run_recipe;
   if not found or r.machine_id <> m.id then
-    raise exception using errcode = 'P0002', message = 'recipe not found',
-      detail = format('no recipe %s for machine %s', run_recipe, m.id);
+    perform private.raise_error('P0002',
+      'recipe not found',
+      format('no recipe %s for machine %s', run_recipe, m.id));
   end if;
   if not r.is_active then
-    raise exception using errcode = '55000', message = 'recipe is inactive',
-      detail = format('recipe %s (%s) is inactive', r.id, r.name);
+    perform private.raise_error('55000',
+      'recipe is inactive',
+      format('recipe %s (%s) is inactive', r.id, r.name));
   end if;
 
   steps := private.recipe_steps_json(r.id, null);
@@ -133,8 +140,9 @@ begin
   if coalesce(start_process.operator_id, (select auth.uid())) is not null and not exists (
     select 1 from auth.users u where u.id = coalesce(start_process.operator_id, (select auth.uid()))
   ) then
-    raise exception using errcode = 'P0002', message = 'operator not found',
-      detail = format('no user %s', coalesce(start_process.operator_id, (select auth.uid())));
+    perform private.raise_error('P0002',
+      'operator not found',
+      format('no user %s', coalesce(start_process.operator_id, (select auth.uid()))));
   end if;
 
   insert into public.process_executions (machine_id, recipe_id, command_id, recipe_snapshot, operator_id, request_id)

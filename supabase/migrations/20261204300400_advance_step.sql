@@ -86,8 +86,9 @@ begin
   -- The controller is alive: this call is its heartbeat (no extra round trip).
   perform private.note_controller_seen(pe.machine_id);
   if pe.status <> 'running' then
-    raise exception using errcode = '55000', message = 'process is not running',
-      detail = format('process %s is %s', pe.id, pe.status);
+    perform private.raise_error('55000',
+      'process is not running',
+      format('process %s is %s', pe.id, pe.status));
   end if;
   select * into st from public.process_execution_state x where x.process_id = pe.id for update;
 
@@ -150,8 +151,9 @@ begin
 
   select * into s from public.recipe_steps x where x.id = advance_step.step_id and x.recipe_id = pe.recipe_id;
   if not found then
-    raise exception using errcode = 'P0002', message = 'step not found in the process''s recipe',
-      detail = format('no step %s in recipe %s', advance_step.step_id, pe.recipe_id);
+    perform private.raise_error('P0002',
+      'step not found in the process''s recipe',
+      format('no step %s in recipe %s', advance_step.step_id, pe.recipe_id));
   end if;
 
   insert into public.step_executions (process_id, step_id, step_index, step_type, loop_iteration, details)
@@ -163,8 +165,9 @@ begin
   if s.step_type = 'parameter' then
     select * into pcfg from public.parameter_step_configs c where c.step_id = s.id;
     if not found then
-      raise exception using errcode = 'P0002', message = 'parameter step has no config',
-        detail = format('step %s has no parameter_step_configs row', s.id);
+      perform private.raise_error('P0002',
+        'parameter step has no config',
+        format('step %s has no parameter_step_configs row', s.id));
     end if;
     if not exists (select 1 from public.component_parameters p where p.id = pcfg.parameter_id and p.machine_id = pe.machine_id) then
       raise exception using errcode = '22023', message = 'parameter does not belong to the process''s machine',

@@ -31,8 +31,9 @@ begin
     if pe.status = complete_process.status then
       return private.process_summary(pe.id, true);
     end if;
-    raise exception using errcode = '55000', message = 'process has already ended',
-      detail = format('process %s ended as %s', pe.id, pe.status);
+    perform private.raise_error('55000',
+      'process has already ended',
+      format('process %s ended as %s', pe.id, pe.status));
   end if;
 
   -- Closes the open step, ends the execution, frees the machine (idle) and finishes its command.

@@ -37,8 +37,7 @@ begin
   -- The machine lock orders this request after a start, step boundary or other request in flight.
   select * into m from public.machines x where x.id = issue_run_command.machine_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s', issue_run_command.machine_id);
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s', issue_run_command.machine_id));
   end if;
 
   if issue_run_command.request_id is not null then

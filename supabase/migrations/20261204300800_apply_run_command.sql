@@ -26,8 +26,7 @@ begin
   end if;
   select * into cmd from public.recipe_commands c where c.id = apply_run_command.command_id;
   if not found then
-    raise exception using errcode = 'P0002', message = 'command not found',
-      detail = format('no command %s', apply_run_command.command_id);
+    perform private.raise_error('P0002', 'command not found', format('no command %s', apply_run_command.command_id));
   end if;
   if not private.has_machine_role(cmd.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
@@ -53,8 +52,7 @@ begin
       'replayed', true);
   end if;
   if cmd.status not in ('pending', 'claimed', 'executing') then
-    raise exception using errcode = '55000', message = 'command is not runnable',
-      detail = format('command %s is %s', cmd.id, cmd.status);
+    perform private.raise_error('55000', 'command is not runnable', format('command %s is %s', cmd.id, cmd.status));
   end if;
 
   if cmd.command_type = 'resume_recipe' and run.status is distinct from 'paused' then

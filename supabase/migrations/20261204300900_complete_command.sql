@@ -33,8 +33,7 @@ begin
   end if;
   select * into cmd from public.recipe_commands c where c.id = complete_command.command_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'command not found',
-      detail = format('no command %s', complete_command.command_id);
+    perform private.raise_error('P0002', 'command not found', format('no command %s', complete_command.command_id));
   end if;
   if not private.has_machine_role(cmd.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
@@ -51,9 +50,7 @@ begin
   end if;
   if cmd.command_type = 'start_recipe' and exists (
     select 1 from public.process_executions e where e.id = cmd.process_id and e.status in ('running', 'paused')) then
-    raise exception using errcode = '55000', message = 'command is running a process',
-      detail = format('command %s started process %s, which is still open', cmd.id, cmd.process_id),
-      hint = 'end the run with complete_process; it finishes the command';
+    perform private.raise_error('55000', 'command is running a process', format('command %s started process %s, which is still open', cmd.id, cmd.process_id), 'end the run with complete_process; it finishes the command');
   end if;
 
   update public.recipe_commands c

@@ -42,8 +42,7 @@ begin
   where k.machine_id = register_controller.machine_id and k.status = 'alive' for update;
   select * into m from public.machines x where x.id = register_controller.machine_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s', register_controller.machine_id);
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s', register_controller.machine_id));
   end if;
 
   if register_controller.controller_id is not null then

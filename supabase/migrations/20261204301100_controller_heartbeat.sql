@@ -17,9 +17,7 @@ begin
   end if;
   select * into k from public.controllers x where x.id = controller_heartbeat.controller_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'controller not found',
-      detail = format('no controller %s', controller_heartbeat.controller_id),
-      hint = 'register with register_controller first';
+    perform private.raise_error('P0002', 'controller not found', format('no controller %s', controller_heartbeat.controller_id), 'register with register_controller first');
   end if;
   if not private.has_machine_role(k.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
