@@ -44,6 +44,10 @@ begin
   if not found then
     perform private.raise_error('P0002', 'machine not found', format('no machine %s', register_controller.machine_id));
   end if;
+  -- Registrations of one machine queue on the machine: read the live controller again, so that
+  -- one registered while this call waited is seen (RC004) instead of breaking the unique index.
+  select * into current_one from public.controllers k
+  where k.machine_id = m.id and k.status = 'alive' for update;
 
   if register_controller.controller_id is not null then
     select * into mine from public.controllers k where k.id = register_controller.controller_id;

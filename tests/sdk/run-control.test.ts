@@ -113,3 +113,40 @@ describe.each(TRANSPORTS)('run control (%s transport)', (transport) => {
     expect((await db.commands.complete((await db.commands.claimNext(reactor.machineId))!.id, 'failed', 'no PLC')).error_message).toBe('no PLC');
   });
 });
+
+describe('run control under concurrency (direct transport, a pool of connections)', () => {
+  let db: AldDb;
+  let reactor: Reactor;
+
+  beforeAll(async () => {
+    reactor = await cloneReactor(sql, 'run control concurrency');
+    db = clientFor('postgres', undefined);
+    await db.ready();
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await dropReactor(sql, reactor);
+  });
+
+  it('eight controllers registering at once: exactly one is alive, the others get RC004', async () => {
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) =>
+      db.controllers.register({ machineId: reactor.machineId, host: `racer-${i}` })));
+    const alive = outcomes.filter((o) => o.status === 'fulfilled');
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => (o.reason as { code: string }).code);
+    expect(alive).toHaveLength(1);
+    expect(refused).toEqual(Array(7).fill('RC004'));
+    const rows = await sql`select status::text from public.controllers where machine_id = ${reactor.machineId}`;
+    expect(rows).toEqual([{ status: 'alive' }]);
+  });
+
+  it('five claims racing with one claim key return the same command; the other pending command stays pending', async () => {
+    const [a] = await sql`insert into public.recipe_commands (machine_id, command_type, created_at) values (${reactor.machineId}, 'set_parameter', now() - interval '1 minute') returning id`;
+    const [b] = await sql`insert into public.recipe_commands (machine_id, command_type) values (${reactor.machineId}, 'set_parameter') returning id`;
+    const claimKey = '5e4c1a1e-0000-4000-8000-000000000002';
+    const claims = await Promise.all(Array.from({ length: 5 }, () => db.commands.claimNext(reactor.machineId, 'racer', { claimKey })));
+    expect(new Set(claims.map((c) => c?.id))).toEqual(new Set([a.id]));
+    const rows = await sql`select id, status::text, attempts from public.recipe_commands where id in (${a.id}, ${b.id}) order by created_at`;
+    expect(rows).toEqual([{ id: a.id, status: 'claimed', attempts: 1 }, { id: b.id, status: 'pending', attempts: 0 }]);
+  });
+});
