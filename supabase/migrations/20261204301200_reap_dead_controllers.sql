@@ -1,11 +1,13 @@
 -- The dead-controller job. A controller silent for longer than its timeout_ms (default 30 s) is
 -- declared dead; its machine's open run is failed with "controller lost", the machine set to error
 -- with the reason (offline, with the reason, when it had no run), and the commands it had claimed
--- go back to pending (failed after 3 claims). A plain function: pg_cron runs it every 10 seconds
+-- go back to pending (failed after 3 claims). Commands claimed more than stale_claim_after ago
+-- (default 10 minutes) on a machine without a live controller (an unregistered claimer that went
+-- away) are re-queued the same way. A plain function: pg_cron runs it every 10 seconds
 -- where the extension can be created (below), and anything else (a test, a cron outside the
 -- database, the controller of another machine) can run it too.
 
-create function private.reap_dead_controllers(as_of timestamptz default now())
+create function private.reap_dead_controllers(as_of timestamptz default now(), stale_claim_after interval default interval '10 minutes')
 returns jsonb
 language plpgsql
 volatile
@@ -57,14 +59,31 @@ begin
     get diagnostics n = row_count;
     failed := failed + n;
   end loop;
+
+  -- Claims nobody alive answers for: claimed longer than stale_claim_after ago on a machine without
+  -- a live controller (its claimer never registered, or is gone). Back to the queue, or failed
+  -- after the third claim; an executing command is its run's, which complete_process ends.
+  if stale_claim_after is not null then
+    update public.recipe_commands c set status = 'pending'
+    where c.status = 'claimed' and c.claimed_at < as_of - stale_claim_after and c.attempts < 3
+      and not exists (select 1 from public.controllers live where live.machine_id = c.machine_id and live.status = 'alive');
+    get diagnostics n = row_count;
+    requeued := requeued + n;
+    update public.recipe_commands c
+    set status = 'failed', error_message = format('claimed %s times and never confirmed', c.attempts)
+    where c.status = 'claimed' and c.claimed_at < as_of - stale_claim_after
+      and not exists (select 1 from public.controllers live where live.machine_id = c.machine_id and live.status = 'alive');
+    get diagnostics n = row_count;
+    failed := failed + n;
+  end if;
   return jsonb_build_object('controllers_dead', dead, 'runs_failed', runs_failed,
                             'commands_requeued', requeued, 'commands_failed', failed);
 end;
 $$;
-comment on function private.reap_dead_controllers(timestamptz) is
-  'The dead-controller job: declares dead every alive controller silent past its timeout_ms at as_of (default now), fails its machine''s open run with "controller lost" (machine error, with the reason in status_reason; offline when it had no run), re-queues its claimed commands (failed after 3 claims) and returns counts as jsonb {controllers_dead, runs_failed, commands_requeued, commands_failed}. Scheduled by pg_cron every 10 s where available.';
-revoke execute on function private.reap_dead_controllers(timestamptz) from public, anon, authenticated;
-grant execute on function private.reap_dead_controllers(timestamptz) to service_role;
+comment on function private.reap_dead_controllers(timestamptz, interval) is
+  'The dead-controller job: declares dead every alive controller silent past its timeout_ms at as_of (default now), fails its machine''s open run with "controller lost" (machine error, with the reason in status_reason; offline when it had no run), re-queues its claimed commands (failed after 3 claims); also re-queues (or fails, after 3 claims) commands claimed longer than stale_claim_after (default 10 minutes, null: never) ago on a machine without a live controller; returns counts as jsonb {controllers_dead, runs_failed, commands_requeued, commands_failed}. Scheduled by pg_cron every 10 s where available.';
+revoke execute on function private.reap_dead_controllers(timestamptz, interval) from public, anon, authenticated;
+grant execute on function private.reap_dead_controllers(timestamptz, interval) to service_role;
 
 -- Schedule it where pg_cron can be created (the database named in cron.database_name; on Supabase
 -- the project database). Elsewhere (a test database on a server whose pg_cron serves another

@@ -5,7 +5,7 @@
 -- dead-controller job run directly), live progress, and the Realtime publication with a viewer
 -- seeing exactly their machine's rows in every published table.
 begin;
-select plan(104);
+select plan(107);
 \ir helpers/identities.sql
 \ir helpers/process.sql
 
@@ -75,7 +75,7 @@ select is(
   'every call a controller already makes is its heartbeat: each calls private.note_controller_seen');
 select ok(
   not has_function_privilege('authenticated', 'private.note_controller_seen(uuid)', 'execute')
-  and not has_function_privilege('authenticated', 'private.reap_dead_controllers(timestamptz)', 'execute'),
+  and not has_function_privilege('authenticated', 'private.reap_dead_controllers(timestamptz, interval)', 'execute'),
   'the liveness clock and the dead-controller job are not callable through the API');
 
 create temp table ids (name text primary key, id uuid);
@@ -369,6 +369,22 @@ select pg_temp.logout();
 select is(private.reap_dead_controllers(now() + interval '1 hour') ->> 'controllers_dead', '1', 'the idle machine''s controller goes silent too');
 select is((select row(m.status::text, m.status_reason like 'controller lost: %') from pg_temp.machine() m),
   row('offline'::text, true), 'without a run to fail, the machine is offline, with the reason');
+
+-- Claims nobody alive answers for (machine B has no controller) ------------------------------------------------
+insert into public.recipe_commands (id, machine_id, command_type, status, claimed_at, claimed_by, attempts) values
+  ('c1600000-0000-4000-8000-000000000050', '00000000-0000-4000-8000-000000000002', 'set_parameter', 'claimed', now() - interval '11 minutes', 'legacy', 1),
+  ('c1600000-0000-4000-8000-000000000051', '00000000-0000-4000-8000-000000000002', 'set_parameter', 'claimed', now() - interval '11 minutes', 'legacy', 3),
+  ('c1600000-0000-4000-8000-000000000052', '00000000-0000-4000-8000-000000000002', 'set_parameter', 'claimed', now() - interval '9 minutes', 'legacy', 1);
+select is(private.reap_dead_controllers(now()),
+  '{"runs_failed": 0, "commands_failed": 1, "controllers_dead": 0, "commands_requeued": 1}'::jsonb,
+  'the job re-queues a claim older than 10 minutes on a machine without a live controller, and fails one on its third claim');
+select is(
+  (select array_agg(c.status::text || ':' || coalesce(c.claimed_by, '-') || ':' || coalesce(c.error_message, '-') order by c.id)
+   from public.recipe_commands c where c.id::text like 'c1600000-0000-4000-8000-00000000005%'),
+  array['pending:-:-', 'failed:legacy:claimed 3 times and never confirmed', 'claimed:legacy:-'],
+  'the old claim is pending again, the thrice-claimed one failed with the reason, the 9-minute-old claim untouched');
+select is(private.reap_dead_controllers(now() + interval '1 hour', null) ->> 'commands_requeued', '0',
+  'with stale_claim_after null the job leaves unanswered claims alone');
 
 -- Realtime: the publication and what a viewer receives ---------------------------------------------------------
 select ok(exists (select 1 from pg_catalog.pg_publication where pubname = 'supabase_realtime'), 'the supabase_realtime publication exists');
