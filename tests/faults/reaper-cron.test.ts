@@ -30,7 +30,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (jobId !== null) await cron`select cron.unschedule(${jobId}::bigint)`.catch(() => {});
+  if (jobId !== null) {
+    await cron`select cron.unschedule(${jobId}::bigint)`.catch(() => {});
+    await cron`delete from cron.job_run_details where jobid = ${jobId}::bigint`.catch(() => {});
+  }
   await cron?.end();
   await dropReactor(sql, reactor);
   await sql.end();
