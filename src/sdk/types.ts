@@ -1,82 +1,32 @@
 // The shapes the RPC functions return, as JSON (bigint as number, timestamps as ISO strings).
 // Both transports return exactly these objects.
 
-export type ParameterDataType = 'float' | 'integer' | 'binary';
-export type ModbusRegisterType = 'coil' | 'discrete_input' | 'input_register' | 'holding_register';
-export type ModbusValueType = 'bool' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32';
-export type StepType = 'valve' | 'purge' | 'parameter' | 'loop';
-export type ChangeSource = 'operator' | 'recipe' | 'controller' | 'api' | 'system';
-export type StepExecutionStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'aborted';
-export type ExecutionStatus = 'running' | 'paused' | 'completed' | 'failed' | 'aborted';
+import type { Enums, Tables } from './database.types.ts';
 
-/** A row of public.component_parameters. */
-export interface Parameter {
-  id: string;
-  component_id: string;
-  machine_id: string;
-  name: string;
-  display_name: string | null;
-  unit: string | null;
-  data_type: ParameterDataType;
-  min_value: number | null;
-  max_value: number | null;
-  /** The setpoint. Readings are not kept here: they go to process_data_points (the recorder). */
-  set_value: number | null;
-  is_writable: boolean;
-  is_active: boolean;
-  component_activated: boolean;
-  read_modbus_address: number | null;
-  read_modbus_type: ModbusRegisterType | null;
-  write_modbus_address: number | null;
-  write_modbus_type: ModbusRegisterType | null;
-  modbus_value_type: ModbusValueType | null;
-  /** Bumped by the database on every change except the last reading; never goes backwards. */
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+// The row and enum types come from the generated Database type (src/sdk/database.types.ts,
+// `npm run gen:types`), so a column or enum value changed in a migration changes them here too.
+export type ParameterDataType = Enums<'parameter_data_type'>;
+export type ModbusRegisterType = Enums<'modbus_register_type'>;
+export type ModbusValueType = Enums<'modbus_value_type'>;
+export type StepType = Enums<'step_type'>;
+export type ChangeSource = Enums<'change_source'>;
+export type StepExecutionStatus = Enums<'step_execution_status'>;
+export type ExecutionStatus = Enums<'execution_status'>;
+export type CommandType = Enums<'command_type'>;
+export type CommandStatus = Enums<'command_status'>;
 
-/** A row of public.recipe_commands. */
-export interface Command {
-  id: string;
-  machine_id: string;
-  command_type: 'start_recipe' | 'stop_recipe' | 'pause_recipe' | 'resume_recipe' | 'set_parameter';
-  recipe_id: string | null;
-  parameters: Record<string, unknown>;
-  status: 'pending' | 'claimed' | 'executing' | 'completed' | 'failed' | 'cancelled';
-  created_by: string | null;
-  created_at: string;
-  claimed_at: string | null;
-  claimed_by: string | null;
-  completed_at: string | null;
-  process_id: string | null;
-  error_message: string | null;
-  /** Key of the claim that claimed it (claimNext generates one per call and reuses it on retry). */
-  claim_key?: string | null;
-  /** Key of the issue_run_command call that created it. */
-  request_id?: string | null;
-  /** How many times it was claimed (a claim lost with its controller is re-queued while < 3). */
-  attempts?: number;
-  /** The registered controller that claimed it. */
-  controller_id?: string | null;
-}
+/**
+ * A row of public.component_parameters. `set_value` is the setpoint (readings go to
+ * process_data_points, the recorder); `version` is bumped by the database on every change of the
+ * row and never goes backwards.
+ */
+export type Parameter = Tables<'component_parameters'>;
 
-export type CommandStatus = Command['status'];
+/** A row of public.recipe_commands (`parameters` is a JSON object). */
+export type Command = Omit<Tables<'recipe_commands'>, 'parameters'> & { parameters: Record<string, unknown> };
 
 /** A registered controller instance (table controllers). */
-export interface Controller {
-  id: string;
-  machine_id: string;
-  host: string | null;
-  version: string | null;
-  status: 'alive' | 'dead' | 'replaced' | 'stopped';
-  timeout_ms: number;
-  started_at: string;
-  last_seen_at: string;
-  ended_at: string | null;
-  ended_reason: string | null;
-  replaced_by: string | null;
-}
+export type Controller = Tables<'controllers'>;
 
 /** The reply of apply_run_command. */
 export interface RunCommandResult {
@@ -132,7 +82,7 @@ export interface StepReply {
   parameter: Parameter | null;
   replayed: boolean;
   /** The machine's oldest pending command: a stop or pause to honour once this step is done. */
-  pending_command?: { id: string; command_type: Command['command_type'] } | null;
+  pending_command?: { id: string; command_type: CommandType } | null;
 }
 
 /** What complete_process returns. */
