@@ -66,7 +66,10 @@ describe('the dead-controller job scheduled with pg_cron', () => {
     expect(ended).toEqual({ status: 'failed', error_message: 'controller lost' });
     const [machine] = await sql`select status::text from public.machines where id = ${reactor.machineId}`;
     expect(machine.status).toBe('error');
-    const runs = await cron<{ status: string }[]>`select status from cron.job_run_details where jobid = ${jobId}::bigint`;
+    // pg_cron logs the run's end after the job's transaction committed: wait for the log.
+    await until('pg_cron logged the end of the run', async () =>
+      (await cron`select 1 from cron.job_run_details where jobid = ${jobId}::bigint and status in ('succeeded', 'failed')`).length > 0, 30_000);
+    const runs = await cron<{ status: string }[]>`select status from cron.job_run_details where jobid = ${jobId}::bigint and status <> 'running'`;
     expect(runs.map((r) => r.status)).toContain('succeeded');
   }, 120_000);
 });
