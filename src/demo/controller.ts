@@ -5,7 +5,7 @@
 //   db.commands.claimNext → db.process.start({ commandId }) → the plan
 //   for each step of flattenPlan(plan): db.process.advance(...) (one round trip), drive the PLC
 //     with rows from the parameter cache (no round trip), let the step's time pass
-//   db.recorder(processId) gets every parameter once per simulated second, all along
+//   db.processRecorder(processId) gets every parameter once per simulated second, all along
 //   recorder.flush() → db.process.complete(...)
 //   once, the operator pauses the run (issue_run_command, under the operator's identity) and
 //   resumes it when it is paused: the controller learns of the pause from the pending_command of
@@ -236,7 +236,7 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
     select id, name, component_type::text as component_type from public.machine_components where machine_id = ${machineId}`;
   const plc = new SimulatedPlc(plan.parameters, components);
   const steps = flattenPlan(plan);
-  const recorder = db.recorder(plan.process_id);
+  const recorder = db.processRecorder(plan.process_id);
   const recorderErrors: string[] = [];
   recorder.on('error', (e, info) => recorderErrors.push(`${e.code} ${e.message} (${info.rows} rows dropped)`));
   recorder.on('overflow', (e) => recorderErrors.push(`${e.code} ${e.message}`));

@@ -1,7 +1,8 @@
 // db.controllers: a controller announces itself (one per machine; takeover is explicit) and, only
-// while it makes no other call, keeps itself alive with a heartbeat. Every claim, start, step,
-// completion and recorded tick is already a heartbeat (private.note_controller_seen), so a busy
-// controller never calls heartbeat(): 0 extra round trips.
+// while it makes no other call, keeps itself alive with a heartbeat. Every claim, start, step and
+// completion is already a heartbeat (private.note_controller_seen), so a controller running a
+// recipe never calls heartbeat(): 0 extra round trips. (Recorded ticks are not yet: see the README,
+// Controllers and liveness.)
 import { randomUUID } from 'node:crypto';
 import { invalidArgument } from './errors.ts';
 import type { RpcClient } from './rpc-client.ts';

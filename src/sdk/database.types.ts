@@ -168,6 +168,55 @@ export type Database = {
           },
         ]
       }
+      latest_readings: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          updated_at: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          updated_at?: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          updated_at?: string
+          vals?: number[]
+        }
+        Relationships: [
+          {
+            foreignKeyName: "latest_readings_machine_id_fkey"
+            columns: ["machine_id"]
+            referencedRelation: "machines"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "latest_readings_machine_id_layout_version_fkey"
+            columns: ["machine_id", "layout_version"]
+            referencedRelation: "reading_layouts"
+            referencedColumns: ["machine_id", "version"]
+          },
+          {
+            foreignKeyName: "latest_readings_process_id_fkey"
+            columns: ["process_id"]
+            referencedRelation: "process_executions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       loop_step_configs: {
         Row: {
           iteration_count: number
@@ -442,174 +491,6 @@ export type Database = {
           },
         ]
       }
-      process_data_points: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_default: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2026m11: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2026m12: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2027m01: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2027m02: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2027m03: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
       process_execution_state: {
         Row: {
           completed_steps: number
@@ -786,6 +667,236 @@ export type Database = {
             referencedColumns: ["id", "step_type"]
           },
         ]
+      }
+      reading_layouts: {
+        Row: {
+          created_at: string
+          machine_id: string
+          parameter_ids: string[]
+          version: number
+        }
+        Insert: {
+          created_at?: string
+          machine_id: string
+          parameter_ids: string[]
+          version: number
+        }
+        Update: {
+          created_at?: string
+          machine_id?: string
+          parameter_ids?: string[]
+          version?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "reading_layouts_machine_id_fkey"
+            columns: ["machine_id"]
+            referencedRelation: "machines"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      readings: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: [
+          {
+            foreignKeyName: "readings_machine_id_layout_version_fkey"
+            columns: ["machine_id", "layout_version"]
+            referencedRelation: "reading_layouts"
+            referencedColumns: ["machine_id", "version"]
+          },
+          {
+            foreignKeyName: "readings_process_id_fkey"
+            columns: ["process_id"]
+            referencedRelation: "process_executions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      readings_default: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2026m11: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2026m12: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2027m01: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2027m02: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2027m03: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
       }
       recipe_commands: {
         Row: {
@@ -1046,7 +1157,24 @@ export type Database = {
       }
     }
     Views: {
-      [_ in never]: never
+      process_data_points: {
+        Row: {
+          machine_id: string | null
+          parameter_id: string | null
+          process_id: string | null
+          set_point: number | null
+          ts: string | null
+          value: number | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "readings_process_id_fkey"
+            columns: ["process_id"]
+            referencedRelation: "process_executions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
     }
     Functions: {
       advance_step: {
@@ -1152,10 +1280,6 @@ export type Database = {
           isSetofReturn: false
         }
       }
-      create_process_data_partitions: {
-        Args: { from_month?: string; months_ahead?: number }
-        Returns: string[]
-      }
       get_component_parameters_bulk: {
         Args: { component_ids: string[]; include_inactive?: boolean }
         Returns: {
@@ -1193,6 +1317,16 @@ export type Database = {
           isOneToOne: false
           isSetofReturn: true
         }
+      }
+      get_latest_readings: {
+        Args: { machine_id: string }
+        Returns: {
+          parameter_id: string
+          process_id: string
+          set_point: number
+          ts: string
+          value: number
+        }[]
       }
       get_machine_parameters: {
         Args: { include_inactive?: boolean; machine_id: string }
@@ -1278,6 +1412,24 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      get_readings: {
+        Args: {
+          from_ts: string
+          machine_id: string
+          max_points: number
+          parameter_ids: string[]
+          process_id?: string
+          to_ts: string
+        }
+        Returns: {
+          max_value: number
+          mean_value: number
+          min_value: number
+          parameter_id: string
+          samples: number
+          ts: string
+        }[]
+      }
       issue_run_command: {
         Args: {
           command_type: Database["public"]["Enums"]["command_type"]
@@ -1311,10 +1463,22 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      maintain_readings: { Args: { months_ahead?: number }; Returns: string[] }
       record_process_data: {
         Args: {
           parameter_ids: string[]
           process_id: string
+          set_points?: number[]
+          timestamps?: string[]
+          values: number[]
+        }
+        Returns: number
+      }
+      record_readings: {
+        Args: {
+          machine_id: string
+          parameter_ids: string[]
+          process_id?: string
           set_points?: number[]
           timestamps?: string[]
           values: number[]

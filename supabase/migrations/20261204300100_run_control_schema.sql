@@ -52,7 +52,7 @@ comment on column public.controllers.version is 'Controller software version, as
 comment on column public.controllers.status is 'alive, dead (silent past timeout_ms), replaced (another controller took over) or stopped.';
 comment on column public.controllers.timeout_ms is 'Silence after which the controller is declared dead (default 30000 ms).';
 comment on column public.controllers.started_at is 'When it registered.';
-comment on column public.controllers.last_seen_at is 'Last call from it: any claim, start, step, completion or recording of its machine (at most one write per second), or a heartbeat.';
+comment on column public.controllers.last_seen_at is 'Last call from it: any claim, start, step, completion or run command of its machine (at most one write per second), or a heartbeat.';
 comment on column public.controllers.ended_at is 'When it stopped being alive; null while alive.';
 comment on column public.controllers.ended_reason is 'Why it is no longer alive.';
 comment on column public.controllers.replaced_by is 'The controller that took its machine over.';
@@ -239,7 +239,7 @@ begin
 end;
 $$;
 comment on function private.note_controller_seen(uuid) is
-  'Moves last_seen_at of the machine''s alive controller to now (at most once a second, or a tenth of its timeout if shorter; never waiting on a lock); a no-op when none is registered. Called by claim_next_command, start_process, advance_step, complete_process, record_process_data, apply_run_command and complete_command.';
+  'Moves last_seen_at of the machine''s alive controller to now (at most once a second, or a tenth of its timeout if shorter; never waiting on a lock); a no-op when none is registered. Called by claim_next_command, start_process, advance_step, complete_process, apply_run_command and complete_command; the recording RPCs should call it too.';
 
 -- Ending a run: shared by complete_process, a stop command and the dead-controller job. Closes the
 -- open step, ends the execution, moves the progress, sets the machine (idle, or error with a

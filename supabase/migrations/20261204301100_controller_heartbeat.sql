@@ -1,5 +1,5 @@
 -- An idle controller (no run, recorder stopped) stays alive with an explicit heartbeat; a busy one
--- never needs it (every claim, step and recorded tick is a heartbeat). Tells a controller that
+-- never needs it (every claim and step is a heartbeat). Tells a controller that
 -- was declared dead or replaced (RC005) so that it stops driving the machine.
 
 create function public.controller_heartbeat(controller_id uuid)

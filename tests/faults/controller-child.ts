@@ -20,7 +20,7 @@ const controller = await db.controllers.register({
 say({ controller: controller.id });
 const plan = await db.process.start({ machineId, recipeId: env('RECIPE_ID') });
 say({ process: plan.process_id, total: plan.total_steps });
-const recorder = db.recorder(plan.process_id);
+const recorder = db.processRecorder(plan.process_id);
 const parameterId = (plan.parameters[0] as { id: string }).id;
 for (const s of flattenPlan(plan)) {
   await db.process.advance({ processId: plan.process_id, stepId: s.step_id, stepIndex: s.step_index, loopIteration: s.loop_iteration });
