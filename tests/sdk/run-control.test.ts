@@ -97,7 +97,7 @@ describe.each(TRANSPORTS)('run control (%s transport)', (transport) => {
 
   // record_readings and record_process_data are redefined by the telemetry migrations
   // (20261204400200/400300), which run after the run-control range and do not call
-  // private.note_controller_seen yet; supabase/tests/16-run-control.test.sql holds the same TODO.
+  // private.note_controller_seen yet; supabase/tests/17-run-control.test.sql holds the same TODO.
   it.todo('every recorded tick is a heartbeat too, at no extra round trip (needs the telemetry RPCs to call private.note_controller_seen)');
 
   it('a claim retried with its claim key returns the same command, never a second one', async () => {

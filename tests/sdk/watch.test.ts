@@ -2,7 +2,7 @@
 // postgres_changes filter per table, and hand each change to its handler. A fake supabase-js
 // client records what was subscribed (Realtime itself is not part of the test stack); what a
 // viewer receives through Realtime is what the tables' SELECT policies show, asserted per
-// published table in supabase/tests/16-run-control.test.sql.
+// published table in supabase/tests/17-run-control.test.sql.
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { describe, expect, it } from 'vitest';
 import { machineChannel, runChannel } from '../../src/index.ts';
