@@ -78,7 +78,10 @@ const FINGERPRINT = TABLES.map((t) =>
 /** count:md5 of every row of every public table (readings: count and newest xmin). */
 async function fingerprint(): Promise<string> {
   const rows = await probe.unsafe(FINGERPRINT);
-  return rows.map((r) => `${r.t}=${r.h}`).join(' ');
+  // In table order: `union all` promises no order of its branches (a parallel append may swap them).
+  const order = new Map(TABLES.map((t, i) => [t, i]));
+  return rows.map((r) => ({ t: r.t as string, h: r.h as string })).sort((a, b) => order.get(a.t)! - order.get(b.t)!)
+    .map((r) => `${r.t}=${r.h}`).join(' ');
 }
 
 /** What only the server could have put in a body: stack frames, SQL, internals. Input echoed back is fine. */
