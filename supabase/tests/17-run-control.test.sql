@@ -74,16 +74,14 @@ select is(
      and pg_catalog.pg_get_functiondef(p.oid) like '%private.note_controller_seen(%'),
   array['advance_step', 'apply_run_command', 'claim_next_command', 'complete_command', 'complete_process', 'start_process'],
   'every command and run call a controller already makes is its heartbeat: each calls private.note_controller_seen');
--- The recording RPCs are redefined by the telemetry migrations (20261204400200, 20261204400300),
--- which run after this range and do not call it yet: a later migration must add
--- perform private.note_controller_seen(<machine_id>) to both. Until then this is a known gap.
-select todo('record_readings and record_process_data (telemetry) do not call private.note_controller_seen yet', 1);
+-- Recording is a heartbeat through a statement trigger on public.readings (20261204700000), which
+-- covers record_readings and record_process_data without copying their bodies.
 select is(
-  (select array_agg(p.proname::text order by p.proname) from pg_catalog.pg_proc p
-   where p.pronamespace = 'public'::regnamespace and p.proname in ('record_readings', 'record_process_data')
-     and pg_catalog.pg_get_functiondef(p.oid) like '%private.note_controller_seen(%'),
-  array['record_process_data', 'record_readings'],
-  'every recorded tick is a heartbeat too');
+  (select array_agg(t.tgname::text) from pg_catalog.pg_trigger t
+   where t.tgrelid = 'public.readings'::regclass and not t.tgisinternal
+     and t.tgfoid = 'private.readings_note_controller_seen()'::regprocedure),
+  array['readings_note_controller_seen'],
+  'every recorded tick is a heartbeat too: public.readings notes its controller as seen after each insert');
 select ok(
   not has_function_privilege('authenticated', 'private.note_controller_seen(uuid)', 'execute')
   and not has_function_privilege('authenticated', 'private.reap_dead_controllers(timestamptz, interval)', 'execute'),

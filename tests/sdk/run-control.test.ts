@@ -95,10 +95,20 @@ describe.each(TRANSPORTS)('run control (%s transport)', (transport) => {
     await db.process.complete({ processId: plan.process_id });
   });
 
-  // record_readings and record_process_data are redefined by the telemetry migrations
-  // (20261204400200/400300), which run after the run-control range and do not call
-  // private.note_controller_seen yet; supabase/tests/17-run-control.test.sql holds the same TODO.
-  it.todo('every recorded tick is a heartbeat too, at no extra round trip (needs the telemetry RPCs to call private.note_controller_seen)');
+  it('every recorded tick is a heartbeat too, at no extra round trip', async () => {
+    const [k] = await sql`select id from public.controllers where machine_id = ${reactor.machineId} and status = 'alive'`;
+    await sql`update public.controllers set last_seen_at = now() - interval '1 minute' where id = ${k.id}`;
+    const recorder = db.recorder(reactor.machineId);
+    const readings = Object.fromEntries(reactor.parameterIds.map((id, i) => [id, i]));
+    const spent = await cost(db, async () => {
+      recorder.record(readings, new Date());
+      await recorder.flush();
+    });
+    expect(spent).toEqual({ record_readings: 1 });
+    const [seen] = await sql`select now() - last_seen_at < interval '1 minute' as fresh from public.controllers where id = ${k.id}`;
+    expect(seen.fresh).toBe(true);
+    await recorder.close();
+  });
 
   it('a claim retried with its claim key returns the same command, never a second one', async () => {
     const [a] = await sql`insert into public.recipe_commands (machine_id, command_type, created_at) values (${reactor.machineId}, 'set_parameter', now() - interval '1 minute') returning id`;
