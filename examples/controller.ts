@@ -1,11 +1,13 @@
 // The controller loop of the README, type-checked by `npm run typecheck` so the example cannot rot.
 // claim → start (the only round trips) → advance … → complete from local state, every write first
 // made durable in the journal on local disk, then drained to the database in the background.
+import { randomUUID } from 'node:crypto';
 import { AldDbError, createAldDb, type JournaledRun, type LocalStepReply, type PlannedStep, type Readings } from '../src/index.ts';
 
 declare function readPlc(): Readings;                                   // your Modbus reads: { [parameterId]: value }
 declare function runOnPlc(step: PlannedStep, reply: LocalStepReply): Promise<void>; // valve pulse, purge, setpoint …
 declare function alarm(error: Error, context?: unknown): void;
+const CONTROLLER_ID = randomUUID();                                     // one per controller process
 
 export async function runNextCommand(machineId: string): Promise<void> {
   const db = createAldDb({ databaseUrl: process.env.DATABASE_URL! });
@@ -14,6 +16,7 @@ export async function runNextCommand(machineId: string): Promise<void> {
   journal.on('refused', (error, info) => alarm(error, info));                  // the database refused step info.stepIndex
   journal.on('full', (error) => alarm(error));                                 // outage outlasted the disk budget: ticks refused
   try {
+    await db.controllers.register({ machineId, host: 'bay-3', controllerId: CONTROLLER_ID }); // 1 (RC004: another is alive)
     // After a restart: the run this journal was in. Its entries drain on their own, exactly once.
     let run: JournaledRun | null = journal.current();
     if (run && run.completed === null) run.abort('controller restarted mid-run');  // or resume it: run.next()
@@ -25,6 +28,8 @@ export async function runNextCommand(machineId: string): Promise<void> {
       for (let step = run.next(); step; step = run.next()) {
         const reply = run.advance();                                            // 0: checked against plan + cache, journaled
         await runOnPlc(step, reply);                                            // the recipe's timing is the PLC's, not the network's
+        // Run control (pause/resume/stop, examples/controller-online.ts) is not wired into the journaled
+        // loop yet: a pause applied on the server while steps are still journaled would refuse them.
       }
       run.complete();                                                           // 0: journaled; the run ends when it drains
     } catch (error) {
