@@ -72,6 +72,8 @@ end;
 $$;
 comment on function private.component_parameters_guard_applied() is 'Trigger: refuses (55000) any write of applied_value, applied_at or applied_version that does not come from ack_setpoint_requests, report_plc_values or the importer (which set ald.applying for their transaction).';
 
+revoke all on function private.component_parameters_guard_applied() from public, anon, authenticated, service_role;
+
 create trigger component_parameters_guard_applied
   before insert or update on public.component_parameters
   for each row execute function private.component_parameters_guard_applied();
@@ -113,7 +115,7 @@ create table public.setpoint_requests (
   claimed_by text check (length(claimed_by) <= 200),
   claim_expires_at timestamptz,
   claim_count integer not null default 0 check (claim_count >= 0),
-  superseded_by uuid references public.setpoint_requests (id) on delete set null,
+  superseded_by uuid references public.setpoint_requests (id) on delete set null deferrable initially deferred,
   acked_at timestamptz,
   ack_ok boolean,
   ack_value double precision check (ack_value not in ('NaN', 'Infinity', '-Infinity')),

@@ -116,6 +116,11 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('process_data_points', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.process_data_points (process_id, parameter_id, ts, value) values (@pid, md5('ald-demo/chamber_heater/temperature_read')::uuid, '2001-01-01 00:00:00+00', 1) $q$, null),
   ('process_data_points', 'table', 'update', 'rrrrra', 'dml', $q$ update public.process_data_points set value = value where process_id = @pid $q$, null),
   ('process_data_points', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.process_data_points where process_id = @pid $q$, null),
+  -- setpoint requests: viewers read; created by the set_value trigger, moved by the controller's RPCs
+  ('setpoint_requests', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.setpoint_requests where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('setpoint_requests', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.setpoint_requests (machine_id, parameter_id, value, version, requested_by_role, source) values ('00000000-0000-4000-8000-000000000001', md5('ald-demo/chamber_heater/kd')::uuid, 1, 1, 'matrix', 'api') $q$, null),
+  ('setpoint_requests', 'table', 'update', 'rrrrra', 'dml', $q$ update public.setpoint_requests set reason = reason where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('setpoint_requests', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.setpoint_requests where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   -- a partition, reached directly (PostgREST exposes partitions as tables); the monthly partitions
   -- carry the same grants (asserted at the end)
   ('process_data_points_default', 'table', 'select', 'rrrrra', 'count', $q$ select count(*) from public.process_data_points_default where process_id = @pid $q$, null),
@@ -134,6 +139,11 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
    $q$ select public.complete_process(@pid, 'aborted') $q$),
   ('advance_step', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.advance_step(@pid, '00000000-0000-4000-8000-000000003102', 1) $q$, null),
   ('complete_process', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.complete_process(@pid) $q$, null),
+  ('get_setpoint_requests', 'function', 'execute', 'raaafa', 'count', $q$ select count(*) from public.get_setpoint_requests('00000000-0000-4000-8000-000000000001') $q$, null),
+  ('claim_setpoint_requests', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.claim_setpoint_requests('00000000-0000-4000-8000-000000000001') $q$, null),
+  ('ack_setpoint_requests', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.ack_setpoint_requests('00000000-0000-4000-8000-000000000001', array['e0000000-0000-4000-8000-000000000011']::uuid[], array[true]) $q$,
+   $q$ select count(*) from public.claim_setpoint_requests('00000000-0000-4000-8000-000000000001') $q$),
+  ('report_plc_values', 'function', 'execute', 'rraara', 'count', $q$ select public.report_plc_values('00000000-0000-4000-8000-000000000001', array[md5('ald-demo/chamber_heater/kp')::uuid], array[4.5]) $q$, null),
   -- Granted to service_role only; tried on a month that has no partition yet, so it really creates
   -- one (as its definer: attaching a partition needs the owner of process_data_points).
   ('create_process_data_partitions', 'function', 'execute', 'rrrrra', 'count', $q$ select count(*) from public.create_process_data_partitions(0, '2031-01-01') $q$, null);
@@ -167,6 +177,10 @@ begin
   perform public.record_process_data(pid, array[md5('ald-demo/chamber_heater/temperature_read')::uuid, md5('ald-demo/chamber_heater/temperature_read')::uuid],
                                      array[150.0, 150.5], array[now(), '2000-01-01 00:00:00+00']);
 end $$;
+
+-- A pending setpoint request with a known id for the ack check (the recipe's first step made another).
+insert into public.setpoint_requests (id, machine_id, parameter_id, value, version, requested_by_role, source) values
+  ('e0000000-0000-4000-8000-000000000011', '00000000-0000-4000-8000-000000000001', md5('ald-demo/chamber_heater/ki')::uuid, 1, 1, 'matrix', 'api');
 
 -- Run every check as every identity.
 create temp table outcomes (check_ord integer, identity_ord integer, actual text, detail text, primary key (check_ord, identity_ord));
