@@ -7,8 +7,8 @@
 // throughput is measured over a direct connection and through a proxy with the injected RTT.
 import os from 'node:os';
 import postgres, { type Sql } from 'postgres';
-import { TcpProxy } from '../tests/support/tcp-proxy.ts';
-import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, uniqueDatabaseName } from '../scripts/lib/database.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, uniqueDatabaseName } from '../src/database/database.ts';
 import {
   LARGE_MACHINE_ID, SEED_MACHINE_ID, SEED_RECIPE_ID, createBenchRecipe, createLargeMachine, machineInfo,
   machineParameterIds, simulatedReading, type BenchRecipe, type MachineInfo,

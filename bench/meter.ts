@@ -5,7 +5,7 @@
 // time the client's promise resolves, the proxy has counted every round trip of the action.
 // Each controller (old, new) gets a proxy of its own, so the other's traffic never mixes in.
 import { performance } from 'node:perf_hooks';
-import type { TcpProxy } from '../tests/support/tcp-proxy.ts';
+import type { TcpProxy } from '../support/tcp-proxy.ts';
 import { distribution, round, type Distribution } from './stats.ts';
 
 export interface Measurement {

@@ -5,8 +5,7 @@
 //   cached read      0  the SDK's parameter cache
 //
 // The benchmark drives it through this small interface; sdk-controller.ts implements it with the
-// SDK in src/ (the real thing), rpc-controller.ts with direct RPC calls through postgres.js
-// (the fallback while the SDK is not there).
+// SDK in src/.
 
 export interface Reading {
   parameterId: string;
@@ -43,8 +42,8 @@ export interface CacheCounters {
 }
 
 export interface NewController {
-  /** 'sdk' when src/index.ts drives it, 'direct-rpc' for the fallback. */
-  readonly implementation: 'sdk' | 'direct-rpc';
+  /** What implements the new pattern (recorded in the results). */
+  readonly implementation: 'sdk';
   /**
    * Opens the connection and runs its start-up traffic (postgres.js asks the server for its array
    * types on a new connection) before anything is counted: a controller has long been connected

@@ -38,7 +38,7 @@ export interface BenchResult {
   rttMs: number;
   iterations: number;
   quick: boolean;
-  /** What implemented the new pattern: the SDK, or direct RPC calls while the SDK was missing. */
+  /** What implemented the new pattern (always the SDK; older result files may say 'direct-rpc'). */
   newImplementation: 'sdk' | 'direct-rpc';
   environment: {
     node: string; nproc: number; memoryGiB: number; cpu: string; postgres: string; platform: string;

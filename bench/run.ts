@@ -15,7 +15,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SERVER_URL } from '../scripts/lib/database.ts';
+import { DEFAULT_SERVER_URL } from '../src/database/database.ts';
 import { runBenchmark, type BenchResult } from './bench.ts';
 import { renderChart } from './chart.ts';
 import { formatReport } from './report.ts';

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, repoRoot, uniqueDatabaseName } from '../scripts/lib/database.ts';
+import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, repoRoot, uniqueDatabaseName } from '../src/database/database.ts';
 import { type Case, type CaseResult, type Caller, callerLabel, explainCases, groupStatements, scansOf, summarize, timeQuery } from './explain.ts';
 
 const { values } = parseArgs({

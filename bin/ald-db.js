@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // The ald-db command line: `ald-db <command> [options]`, `ald-db <command> --help`.
 //
-// Each command is src/cli/<command>.ts exporting `run(argv: string[]): Promise<number>`, which
-// returns the exit code and closes whatever it opened. tsx loads the TypeScript sources directly,
-// so there is no build step. Adding a command is one line in COMMANDS.
-import { register } from 'tsx/esm/api';
+// Each command is src/cli/<command>.ts, compiled to dist/cli/<command>.js (`npm run build`; the
+// published package ships dist/), exporting `run(argv: string[]): Promise<number>`, which returns
+// the exit code and closes whatever it opened. Plain node: no TypeScript loader at run time.
+// Adding a command is one line in COMMANDS.
+import { existsSync } from 'node:fs';
 
-/** command → one-line summary; the module is ../src/cli/<command>.ts */
+/** command → one-line summary; the module is ../dist/cli/<command>.js */
 const COMMANDS = {
   demo: 'the seed recipe end to end through the SDK with a simulated PLC, on an embedded PostgreSQL or DATABASE_URL',
   dashboard: 'live performance dashboard on localhost: latency, round trips, cache, recorder, connections, doctor',
@@ -28,9 +29,12 @@ if (name === undefined || name === '--help' || name === '-h' || name === 'help')
   process.stderr.write(`ald-db: unknown command: ${name}\n\n${usage()}`);
   process.exitCode = 2;
 } else {
-  register();
+  const module = new URL(`../dist/cli/${name}.js`, import.meta.url);
   try {
-    const command = await import(new URL(`../src/cli/${name}.ts`, import.meta.url).href);
+    if (!existsSync(module)) {
+      throw new Error(`${module.pathname} is missing: in a checkout of the repository, run \`npm run build\` first`);
+    }
+    const command = await import(module.href);
     process.exitCode = await command.run(argv);
   } catch (error) {
     process.stderr.write(`ald-db ${name}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, repoRoot, uniqueDatabaseName } from './lib/database.ts';
+import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, repoRoot, uniqueDatabaseName } from '../src/database/database.ts';
 
 export const MATRIX_TEST_FILE = 'supabase/tests/20-permission-matrix.test.sql';
 export const SECURITY_DOC = 'docs/security.md';

@@ -11,7 +11,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { runLoad } from '../tests/load/controllers.ts';
-import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, uniqueDatabaseName } from './lib/database.ts';
+import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, uniqueDatabaseName } from '../src/database/database.ts';
 
 const { values } = parseArgs({
   options: {

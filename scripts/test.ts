@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, repoRoot, uniqueDatabaseName } from './lib/database.ts';
+import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, redact, repoRoot, uniqueDatabaseName } from '../src/database/database.ts';
 
 const SUITES = ['types', 'pgtap', 'vitest', 'deno'] as const;
 type Suite = (typeof SUITES)[number];
@@ -111,6 +111,9 @@ async function runSuite(suite: Suite, url: string): Promise<Result> {
 
 async function main(): Promise<number> {
   if (suites.includes('pgtap')) await checkPgtap();
+  // The CLI (bin/ald-db.js) runs what ships: dist/. Build it first so that no suite tests a stale one.
+  const build = await run(process.execPath, [join(repoRoot, 'scripts/build.mjs')], {});
+  if (build.code !== 0) throw new Error('npm run build failed (see above)');
   const name = uniqueDatabaseName('ald_test');
   const started = Date.now();
   console.log(`preparing ${name} on ${redact(serverUrl)} (platform bootstrap, supabase db push, seed)`);

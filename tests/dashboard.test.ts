@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createAldDb, flattenPlan, type AldDb, type PlannedStep, type Recorder } from '../src/index.ts';
-import { Metrics } from '../src/metrics.ts';
+import { Metrics } from '../src/sdk/metrics.ts';
 import { startDashboard, type Dashboard } from '../src/dashboard/server.ts';
 import { histogramQuantile, type Buckets } from '../src/dashboard/prometheus.ts';
 import { SdkWindow } from '../src/dashboard/sdk-stats.ts';
 import type { Snapshot } from '../src/dashboard/types.ts';
-import { TcpProxy } from './support/tcp-proxy.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { adminSql, cloneReactor, databaseUrl, dropReactor, viaPort, type Reactor } from './sdk/support.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));

@@ -12,7 +12,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedPlc, SETTLE_TOLERANCE_C, type Component, type Register } from '../src/demo/plc.ts';
 import type { DemoSummary } from '../src/demo/summary.ts';
-import type { Parameter } from '../src/types.ts';
+import type { Parameter } from '../src/sdk/types.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const MACHINE_A = '00000000-0000-4000-8000-000000000001';

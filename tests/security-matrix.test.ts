@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../scripts/lib/database.ts';
+import { repoRoot } from '../src/database/database.ts';
 import {
   IDENTITIES, REGENERATE_COMMAND, SECURITY_DOC, matrixRows, parseMatrixTap, renderSecurityDoc, runMatrixTest,
 } from '../scripts/security-matrix.ts';

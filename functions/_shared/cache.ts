@@ -9,7 +9,7 @@
 // An entry is served while it is younger than the TTL, its rows are cached, and every machine's
 // epoch equals the one it was filled at. Epochs older than epochCheckMs are re-read (one query for
 // all of them, shared by concurrent requests) before serving: that bounds staleness.
-import { VersionedStore } from '../../src/versioned-store.ts';
+import { VersionedStore } from '../../src/sdk/versioned-store.ts';
 import type { ParameterRow } from './parameter-row.ts';
 
 export interface CacheOptions {

@@ -1,17 +1,17 @@
 // What the CLI commands (demo, doctor, dashboard) share when they read their command line:
 // usage errors (exit 2, with the usage), strict option parsing, and the --db-url check.
-import { parseArgs } from 'node:util';
-import { redact } from '../../scripts/lib/database.ts';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { redact } from '../database/database.ts';
 
 export { redact };
 
 /** A command line the command cannot run with: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};
+type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** node:util parseArgs, strict and without positionals; its errors become UsageErrors. */
-export function parseOptions<O extends Options>(argv: string[], options: O) {
+export function parseOptions<O extends Options>(argv: string[], options: O): ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'] {
   try {
     return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values;
   } catch (error) {

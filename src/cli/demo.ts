@@ -4,12 +4,12 @@
 // missing; 2 usage or setup error; 130 (SIGINT) / 143 (SIGTERM) interrupted.
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
-import { dropDatabase, prepareDatabase, uniqueDatabaseName } from '../../scripts/lib/database.ts';
+import { dropDatabase, prepareDatabase, uniqueDatabaseName } from '../database/database.ts';
 import { checkDbUrl, parseOptions, readCommandLine, redact, UsageError } from './args.ts';
 import { createAldDb, type AldDb } from '../index.ts';
 import { startDashboard } from '../dashboard/server.ts';
 import { runRecipe, type RunResult } from '../demo/controller.ts';
-import { startEmbedded } from '../demo/embedded.ts';
+import { startEmbedded } from '../database/embedded.ts';
 import { InterruptedError } from '../demo/sim-clock.ts';
 import { formatStep, ProgressOutput } from '../demo/progress.ts';
 import { buildSummary, formatSummary } from '../demo/summary.ts';
@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
       return;
     }
     out.end();
-    // The embedded server is stopped by its 'exit' backstop (src/demo/embedded.ts).
+    // The embedded server is stopped by its 'exit' backstop (src/database/embedded.ts).
     process.stderr.write(`ald-db demo: exiting at once${args.dbUrl ? '; the demo database may be left on the server' : ''}\n`);
     process.exit(SIGNAL_EXIT[signal] ?? 130);
   };

@@ -10,9 +10,9 @@
 // Simulated time and the recorder's ticks: src/demo/sim-clock.ts.
 import { performance } from 'node:perf_hooks';
 import type postgres from 'postgres';
-import type { AldDb } from '../client.ts';
-import { flattenPlan, type PlannedStep } from '../plan.ts';
-import type { ExecutionStatus, Parameter, ProcessSummary, StepReply, StepType } from '../types.ts';
+import type { AldDb } from '../sdk/client.ts';
+import { flattenPlan, type PlannedStep } from '../sdk/plan.ts';
+import type { ExecutionStatus, Parameter, ProcessSummary, StepReply, StepType } from '../sdk/types.ts';
 import { SimulatedPlc, type Component, type Register } from './plc.ts';
 import { InterruptedError, SimClock, TICK_MS } from './sim-clock.ts';
 

@@ -11,8 +11,8 @@
 //    open (so it rises during purges and pumps down after them); a precursor pulse doses gas for
 //    its duration; the foreline follows the chamber; venting goes toward atmosphere;
 //  - valves and other setpoints read back what was written (open = 1, closed = 0).
-import type { Reading } from '../recorder-ticks.ts';
-import type { ModbusRegisterType, Parameter } from '../types.ts';
+import type { Reading } from '../sdk/recorder-ticks.ts';
+import type { ModbusRegisterType, Parameter } from '../sdk/types.ts';
 
 /** Which component plays which part. The defaults are the seed's ALD Reactor A. */
 export interface ReactorLayout {

@@ -6,7 +6,7 @@
 // microseconds, so they lie between the run's start and end in the database and stay strictly
 // increasing at any speed the demo allows (at most 100 000: ticks 10 µs apart).
 import { performance } from 'node:perf_hooks';
-import type { Reading } from '../recorder-ticks.ts';
+import type { Reading } from '../sdk/recorder-ticks.ts';
 import type { SimulatedPlc } from './plc.ts';
 
 export const TICK_MS = 1000;

@@ -1,6 +1,6 @@
 // The demo's report: round trips and latency per step type, the cache, and the recorder's
 // bookkeeping checked against what the database stored. Plain data (for --json) and its text form.
-import type { AldDbStats } from '../client.ts';
+import type { AldDbStats } from '../sdk/client.ts';
 import type { RunResult, StepRecord } from './controller.ts';
 
 export interface StepTypeSummary {

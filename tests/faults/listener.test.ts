@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type postgres from 'postgres';
 import { createAldDb, type AldDb } from '../../src/index.ts';
-import type { TcpProxy } from '../support/tcp-proxy.ts';
+import type { TcpProxy } from '../../support/tcp-proxy.ts';
 import { adminSql, cloneReactor, dropReactor, nextEvent, startProxy, viaPort, type Reactor } from './support.ts';
 
 let sql: postgres.Sql;

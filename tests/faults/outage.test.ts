@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type postgres from 'postgres';
 import { createAldDb, type AldDb } from '../../src/index.ts';
-import type { TcpProxy } from '../support/tcp-proxy.ts';
+import type { TcpProxy } from '../../support/tcp-proxy.ts';
 import {
   adminSql, cloneReactor, compareStored, dbNow, dropReactor, nextEvent, pause, rejection, runRecord, runRecipe, startProxy, viaPort,
   type Reactor,

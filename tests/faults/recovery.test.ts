@@ -1,4 +1,4 @@
-// Recovery after faults that once left the client dead, fixed in src/transport/postgres.ts:
+// Recovery after faults that once left the client dead, fixed in src/sdk/transport/postgres.ts:
 //
 // 1. Recovery after an outage used to wait in postgres.js's default reconnect backoff,
 //    (0.5..1) × min(3^n / 100, 20) s with n counting every failed attempt of the pool: after a
@@ -10,7 +10,7 @@
 //    written to a connection are cancelled now; an unsent one is abandoned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAldDb, type AldDb } from '../../src/index.ts';
-import type { TcpProxy } from '../support/tcp-proxy.ts';
+import type { TcpProxy } from '../../support/tcp-proxy.ts';
 import { SEED, databaseUrl, pause, startProxy, until, viaPort } from './support.ts';
 
 describe('recovery after an outage', () => {

@@ -3,7 +3,7 @@
 // what the database holds afterwards (by idempotency key, never by "looks about right").
 import type postgres from 'postgres';
 import { flattenPlan, type AldDb, type AldDbError } from '../../src/index.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
+import { TcpProxy } from '../../support/tcp-proxy.ts';
 import { databaseUrl, type Reactor } from '../sdk/support.ts';
 
 export { SEED, adminSql, cloneReactor, databaseUrl, dropReactor, nextEvent, viaPort, type Reactor } from '../sdk/support.ts';

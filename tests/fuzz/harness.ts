@@ -2,7 +2,7 @@
 // so a refused call can be shown to have changed nothing.
 import postgres from 'postgres';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import { PostgrestEndpoint, anonKey, httpStatusFor, signJwt } from '../support/postgrest-endpoint.ts';
+import { PostgrestEndpoint, anonKey, httpStatusFor, signJwt } from '../../support/postgrest-endpoint.ts';
 import { directText, hasNul, jsonText, jsonValue, type PgType, type V } from './values.ts';
 
 export const SEED = {

@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AldDbError, ERROR_CODES, createAldDb, type AldDb } from '../../src/index.ts';
-import { fromPostgresError, fromPostgrestError, isTransient } from '../../src/errors.ts';
-import { signJwt, type PostgrestEndpoint } from '../support/postgrest-endpoint.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
+import { fromPostgresError, fromPostgrestError, isTransient } from '../../src/sdk/errors.ts';
+import { signJwt, type PostgrestEndpoint } from '../../support/postgrest-endpoint.ts';
+import { TcpProxy } from '../../support/tcp-proxy.ts';
 import {
   SEED, TRANSPORTS, adminSql, clientFor, cloneReactor, databaseUrl, dropReactor, nextEvent, startEndpoint, supabaseFor, viaPort,
   type Reactor,

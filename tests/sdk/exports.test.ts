@@ -15,13 +15,15 @@ describe('the package entry', () => {
     expect(Object.keys(ERROR_CODES)).toContain('ALD_CONNECTION');
   });
 
-  it('resolves the package name ald-db to the same module (self-reference through the exports map)', async () => {
+  it('resolves the package name ald-db to the built entry with the same exports (self-reference through the exports map)', async () => {
     const byName = await import('ald-db');
-    expect(byName.createAldDb).toBe(createAldDb);
+    const bySource = await import('../../src/index.ts');
+    expect(Object.keys(byName).sort()).toEqual(Object.keys(bySource).sort());
+    expect(import.meta.resolve('ald-db')).toMatch(/\/dist\/index\.js$/);
   });
 
-  it('resolves ald-db in plain Node too (node --import tsx)', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e',
+  it('resolves ald-db in plain Node too, without a TypeScript loader', async () => {
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e',
       "import('ald-db').then((m) => console.log(typeof m.createAldDb, typeof m.flattenPlan, Object.keys(m.ERROR_CODES).length))"],
     { cwd: new URL('../..', import.meta.url).pathname });
     expect(stdout.trim()).toBe(`function function ${Object.keys(ERROR_CODES).length}`);

@@ -1,10 +1,10 @@
 // The parameter cache on its own, with a scripted database: which reads reach the database,
 // and which rows may be kept. The same rules run against a real database in coherence.test.ts.
 import { describe, expect, it } from 'vitest';
-import { EpochCoherence, type EpochRow } from '../../src/coherence.ts';
-import { Metrics } from '../../src/metrics.ts';
-import { ParameterCache } from '../../src/parameter-cache.ts';
-import type { Parameter } from '../../src/types.ts';
+import { EpochCoherence, type EpochRow } from '../../src/sdk/coherence.ts';
+import { Metrics } from '../../src/sdk/metrics.ts';
+import { ParameterCache } from '../../src/sdk/parameter-cache.ts';
+import type { Parameter } from '../../src/sdk/types.ts';
 import { manualClock } from './support.ts';
 
 const MACHINE_A = 'aaaaaaaa-0000-4000-8000-000000000000';

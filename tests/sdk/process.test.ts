@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type postgres from 'postgres';
 import { flattenPlan, type AldDb } from '../../src/index.ts';
-import type { PostgrestEndpoint } from '../support/postgrest-endpoint.ts';
+import type { PostgrestEndpoint } from '../../support/postgrest-endpoint.ts';
 import { TRANSPORTS, adminSql, clientFor, cloneReactor, dropReactor, startEndpoint, type Reactor } from './support.ts';
 
 let sql: postgres.Sql;

@@ -2,11 +2,11 @@
 // every reply controlled). recorder-outage.test.ts runs it against a real database and a real
 // outage.
 import { describe, expect, it } from 'vitest';
-import { AldDbError } from '../../src/errors.ts';
-import { Metrics } from '../../src/metrics.ts';
-import { Recorder, type RecorderOptions } from '../../src/recorder.ts';
-import { RpcClient } from '../../src/rpc-client.ts';
-import type { CallOptions, RpcArgs, RpcName, Transport } from '../../src/transport/types.ts';
+import { AldDbError } from '../../src/sdk/errors.ts';
+import { Metrics } from '../../src/sdk/metrics.ts';
+import { Recorder, type RecorderOptions } from '../../src/sdk/recorder.ts';
+import { RpcClient } from '../../src/sdk/rpc-client.ts';
+import type { CallOptions, RpcArgs, RpcName, Transport } from '../../src/sdk/transport/types.ts';
 import { nextEvent } from './support.ts';
 
 const PROCESS = '11111111-0000-4000-8000-000000000000';

@@ -1,14 +1,14 @@
 // Which calls are repeated after a transient failure, and that a repeat carries the same
 // idempotency key as the first attempt (so the database can tell it is a repeat).
 import { describe, expect, it } from 'vitest';
-import { AldDbError } from '../../src/errors.ts';
-import { Metrics } from '../../src/metrics.ts';
-import { ParameterCache } from '../../src/parameter-cache.ts';
-import { ParametersApi } from '../../src/parameters-api.ts';
-import { CommandsApi, ProcessApi } from '../../src/process-api.ts';
-import { backoffDelay } from '../../src/retry.ts';
-import { RpcClient } from '../../src/rpc-client.ts';
-import type { CallOptions, RpcArgs, RpcName, Transport } from '../../src/transport/types.ts';
+import { AldDbError } from '../../src/sdk/errors.ts';
+import { Metrics } from '../../src/sdk/metrics.ts';
+import { ParameterCache } from '../../src/sdk/parameter-cache.ts';
+import { ParametersApi } from '../../src/sdk/parameters-api.ts';
+import { CommandsApi, ProcessApi } from '../../src/sdk/process-api.ts';
+import { backoffDelay } from '../../src/sdk/retry.ts';
+import { RpcClient } from '../../src/sdk/rpc-client.ts';
+import type { CallOptions, RpcArgs, RpcName, Transport } from '../../src/sdk/transport/types.ts';
 
 const ID = '33333333-0000-4000-8000-000000000001';
 const MACHINE = '33333333-0000-4000-8000-000000000002';

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type postgres from 'postgres';
 import { createAldDb, type AldDb } from '../../src/index.ts';
-import type { PostgrestEndpoint } from '../support/postgrest-endpoint.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
+import type { PostgrestEndpoint } from '../../support/postgrest-endpoint.ts';
+import { TcpProxy } from '../../support/tcp-proxy.ts';
 import {
   TRANSPORTS, adminSql, clientFor, cloneReactor, databaseUrl, dropReactor, manualClock, nextEvent, startEndpoint, viaPort,
   type Reactor,

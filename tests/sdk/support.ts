@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { createClient } from '@supabase/supabase-js';
 import { createAldDb, type AldDb, type AldDbOptions } from '../../src/index.ts';
-import type { Emitter } from '../../src/emitter.ts';
-import { PostgrestEndpoint, serviceRoleKey } from '../support/postgrest-endpoint.ts';
+import type { Emitter } from '../../src/sdk/emitter.ts';
+import { PostgrestEndpoint, serviceRoleKey } from '../../support/postgrest-endpoint.ts';
 
 export const SEED = {
   reactor: '00000000-0000-4000-8000-000000000001',

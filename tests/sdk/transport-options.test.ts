@@ -2,7 +2,7 @@
 // Supavisor's transaction mode (port 6543), and LISTEN on the session port instead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAldDb, sessionUrlFor, usePreparedStatements } from '../../src/index.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
+import { TcpProxy } from '../../support/tcp-proxy.ts';
 import { SEED, databaseUrl, viaPort } from './support.ts';
 
 describe('usePreparedStatements', () => {

@@ -1,5 +1,5 @@
 /**
- * Checks the PostgREST stand-in (tests/support/postgrest-endpoint.ts) through the real supabase-js
+ * Checks the PostgREST stand-in (support/postgrest-endpoint.ts) through the real supabase-js
  * client. The SDK's transport tests depend on it behaving like PostgREST, so each assertion pins a
  * documented PostgREST behaviour: the response shape, the error code and the HTTP status.
  */
@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { createClient } from '@supabase/supabase-js';
-import { PostgrestEndpoint, anonKey, httpStatusFor, serviceRoleKey, signJwt } from './postgrest-endpoint.ts';
+import { PostgrestEndpoint, anonKey, httpStatusFor, serviceRoleKey, signJwt } from '../../support/postgrest-endpoint.ts';
 
 const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 const DB = `pgrst_ep_${randomBytes(6).toString('hex')}`;

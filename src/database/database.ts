@@ -1,14 +1,28 @@
 // Creating, preparing and dropping ald-db databases on a plain (or embedded) PostgreSQL:
 // the platform bootstrap of a Supabase project, the migrations through the real Supabase CLI,
-// and the seed. Shared by the test harness, the demo and the benchmark.
+// and the seed. Shared by the demo (it ships), the test harness and the benchmark.
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 
+/** The repository (or the installed package): src/database/ and dist/database/ are two levels down. */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The pinned Supabase CLI's entry point (the `supabase` package: an optional peer dependency of the
+ * package, a devDependency of the repository). Throws a message that says how to install it.
+ */
+export function supabaseCli(): string {
+  try {
+    return createRequire(import.meta.url).resolve('supabase/dist/supabase.js');
+  } catch {
+    throw new Error('the Supabase CLI is not installed; it applies the migrations: npm i -E supabase@2.117.0');
+  }
+}
 export const DEFAULT_SERVER_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 /** The URL of another database on the same server, with sslmode=disable for the Supabase CLI. */
@@ -54,7 +68,7 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
 }
 
 /**
- * Roles, auth schema and auth.uid() of a Supabase project (scripts/lib/platform-bootstrap.sql).
+ * Roles, auth schema and auth.uid() of a Supabase project (supabase/platform-bootstrap.sql).
  * Roles are cluster-wide: an advisory lock, taken in the server's maintenance database that every
  * run shares, keeps two concurrent runs from racing on them.
  */
@@ -62,7 +76,7 @@ export async function bootstrapPlatform(serverUrl: string, url: string): Promise
   const admin = adminClient(serverUrl);
   const db = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const sqlText = await readFile(join(repoRoot, 'scripts/lib/platform-bootstrap.sql'), 'utf8');
+    const sqlText = await readFile(join(repoRoot, 'supabase/platform-bootstrap.sql'), 'utf8');
     await admin`select pg_advisory_lock(hashtext('ald-db platform bootstrap'))`;
     try {
       await db.unsafe(sqlText);
@@ -76,11 +90,10 @@ export async function bootstrapPlatform(serverUrl: string, url: string): Promise
 
 /** `supabase db push --db-url` with the pinned CLI: the migrations (and the seed, if asked). */
 export async function pushMigrations(url: string, opts: { seed?: boolean; log?: (line: string) => void } = {}): Promise<void> {
-  const args = ['supabase', 'db', 'push', '--db-url', url, '--yes', '--workdir', repoRoot];
+  const args = [supabaseCli(), 'db', 'push', '--db-url', url, '--yes', '--workdir', repoRoot];
   if (opts.seed) args.push('--include-seed');
-  const bin = join(repoRoot, 'node_modules', '.bin', 'supabase');
   await new Promise<void>((resolve, reject) => {
-    execFile(bin, args.slice(1), { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1' } },
+    execFile(process.execPath, args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1' } },
       (error, stdout, stderr) => {
         const out = `${stdout}\n${stderr}`.trim();
         if (error) reject(new Error(`supabase db push failed:\n${out}`));

