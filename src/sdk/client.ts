@@ -13,6 +13,7 @@ import { ParameterCache, type InvalidateEvent } from './parameter-cache.ts';
 import { ParametersApi } from './parameters-api.ts';
 import { CommandsApi, ProcessApi } from './process-api.ts';
 import { Recorder, type RecorderOptions } from './recorder.ts';
+import { SetpointsApi } from './setpoints.ts';
 import { RpcClient, type RetryPolicy } from './rpc-client.ts';
 import { PostgresTransport, sessionUrlFor, type PoolOptions } from './transport/postgres.ts';
 import { SupabaseTransport } from './transport/supabase.ts';
@@ -99,6 +100,8 @@ export class AldDb extends Emitter<AldDbEvents> {
   readonly parameters: ParametersApi;
   readonly commands: CommandsApi;
   readonly process: ProcessApi;
+  /** The setpoint queue: claim, ack, report, list, and subscribe (the controller's loop). */
+  readonly setpoints: SetpointsApi;
   /** This client's prom-client registry (not the global one). */
   readonly metrics: Registry;
   private readonly metricsState: Metrics;
@@ -141,6 +144,12 @@ export class AldDb extends Emitter<AldDbEvents> {
 
     if (this.transport.kind === 'postgres') {
       const o = options as DirectOptions;
+      this.setpoints = new SetpointsApi(this.rpc, {
+        url: o.listenUrl ?? sessionUrlFor(o.databaseUrl),
+        applicationName: `${o.applicationName ?? 'ald-db'}:setpoints`,
+        backoff: { baseMs: o.listener?.reconnectBaseMs ?? 100, maxMs: o.listener?.reconnectMaxMs ?? 5000 },
+        connectTimeoutSec: o.pool?.connect_timeout ?? 10,
+      });
       this.listener = new ParameterChangeListener(o.listenUrl ?? sessionUrlFor(o.databaseUrl), {
         applicationName: `${o.applicationName ?? 'ald-db'}:listener`,
         heartbeatMs: o.listener?.heartbeatMs ?? 30_000,
@@ -151,6 +160,7 @@ export class AldDb extends Emitter<AldDbEvents> {
       this.listener.on('down', (e) => this.emit('disconnected', e));
       new ListenCoherence(this.cache, this.listener, { baseMs: 100, maxMs: 5000 }, (e) => this.emit('error', asAldError(e))).start();
     } else {
+      this.setpoints = new SetpointsApi(this.rpc, undefined);
       const fetchEpochs = (machineIds: string[]) => this.rpc.once<EpochRow[]>('get_parameter_epochs', { machine_ids: machineIds });
       new EpochCoherence(this.cache, fetchEpochs, cacheOptions.epochCheckMs ?? 1000, now).start();
     }
@@ -214,6 +224,7 @@ export class AldDb extends Emitter<AldDbEvents> {
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.recorders].map((r) => r.close(options)));
+      await this.setpoints.closeAll();
       this.cache.stop();
       // Nothing is served from memory after close: every read reaches the closed RPC client.
       this.cache.suspend();

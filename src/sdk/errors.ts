@@ -6,14 +6,14 @@
 export const ERROR_CODES = {
   // SQLSTATEs raised by the RPC functions (supabase/migrations/20261126001000..001600)
   '22004': 'a required argument is null (parameter_id, value, machine_id, process_id, recipe_id)',
-  '22023': 'invalid value: not finite, fraction for an integer or not 0/1 for a binary parameter, unequal array lengths, foreign parameter, step_index out of range, bad status',
+  '22023': 'invalid value: not finite, fraction for an integer or not 0/1 for a binary parameter, unequal array lengths, foreign parameter, a setpoint request of another machine, step_index out of range, bad status',
   '22003': 'setpoint outside [min_value, max_value]',
   '22P02': 'malformed input the server could not parse (e.g. a string that is not a uuid)',
   P0002: 'not found: parameter, machine, process, recipe, command or step',
   '42501': 'the caller may not operate the machine (needs the operator role)',
-  '55000': 'wrong state: parameter not writable or inactive, component deactivated, process not running, machine unavailable, command not runnable',
+  '55000': 'wrong state: parameter not writable or inactive, component deactivated, process not running, machine unavailable, command not runnable, a setpoint request acked before it was claimed, applied_value written by anything but an ack or a PLC report',
   '40001': 'expected_version given and the parameter is at another version (read again, then retry)',
-  '23505': 'already exists: the machine is already running a process, a step_index was already executed, or a request_id was used for another parameter',
+  '23505': 'already exists: the machine is already running a process, a step_index was already executed, a request_id was used for another parameter, or a setpoint request was already acked with another outcome',
   // Raised by the SDK itself
   ALD_CONNECTION: 'the connection to the database (or to the API) failed or was lost; idempotent calls were retried first',
   ALD_TIMEOUT: 'no reply within the configured timeout (timeoutMs, or flush({ timeoutMs }))',
@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   ALD_INVALID_ARGUMENT: 'client-side validation failed; the message states the rule and echoes the input; nothing was sent',
   ALD_BUFFER_FULL: 'the recorder buffer reached maxBufferedRows; the refused tick is counted in dropped',
   'ALD_HTTP_<status>': 'the API answered an HTTP error without a SQLSTATE (e.g. ALD_HTTP_401 for a rejected JWT, ALD_HTTP_404 for an unknown function)',
+  ALD_HANDLER: 'a setpoints.subscribe handler threw or returned outcomes that do not match its requests; nothing was acked (the requests are delivered again after their claim timeout)',
   ALD_UNEXPECTED: 'an error the SDK does not recognise (a bug, or a reply of an unexpected shape); see cause',
 } as const;
 

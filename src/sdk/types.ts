@@ -5,7 +5,7 @@ export type ParameterDataType = 'float' | 'integer' | 'binary';
 export type ModbusRegisterType = 'coil' | 'discrete_input' | 'input_register' | 'holding_register';
 export type ModbusValueType = 'bool' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32';
 export type StepType = 'valve' | 'purge' | 'parameter' | 'loop';
-export type ChangeSource = 'operator' | 'recipe' | 'controller' | 'api' | 'system';
+export type ChangeSource = 'operator' | 'recipe' | 'controller' | 'api' | 'system' | 'plc';
 export type StepExecutionStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'aborted';
 export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'aborted';
 
@@ -20,8 +20,19 @@ export interface Parameter {
   data_type: ParameterDataType;
   min_value: number | null;
   max_value: number | null;
-  /** The setpoint. Readings are not kept here: they go to process_data_points (the recorder). */
+  /** The desired setpoint (what was asked). Readings are not kept here: they go to process_data_points (the recorder). */
   set_value: number | null;
+  /** The setpoint the PLC confirmed (ack_setpoint_requests or report_plc_values); null until it confirmed one. */
+  applied_value: number | null;
+  /** When the PLC confirmed applied_value. */
+  applied_at: string | null;
+  /** The parameter version whose set_value the PLC confirmed; null when the PLC reported a value no version asked for. */
+  applied_version: number | null;
+  /** The PLC tag of the parameter. */
+  operand: string | null;
+  description: string | null;
+  show_in_ui: boolean;
+  show_in_graph: boolean;
   is_writable: boolean;
   is_active: boolean;
   component_activated: boolean;
@@ -110,5 +121,66 @@ export interface ProcessSummary {
   total_steps: number;
   progress_percent: number;
   error_message: string | null;
+  replayed: boolean;
+}
+
+export type SetpointRequestStatus = 'pending' | 'claimed' | 'applied' | 'failed' | 'superseded';
+
+/** A row of public.setpoint_requests: one accepted change of a desired setpoint on its way to the PLC. */
+export interface SetpointRequest {
+  id: string;
+  machine_id: string;
+  parameter_id: string;
+  value: number;
+  /** The parameter version that carries this value; applied_version once applied. */
+  version: number;
+  requested_by: string | null;
+  requested_by_role: string;
+  source: ChangeSource;
+  reason: string | null;
+  request_id: string | null;
+  status: SetpointRequestStatus;
+  created_at: string;
+  claimed_at: string | null;
+  claimed_by: string | null;
+  claim_expires_at: string | null;
+  claim_count: number;
+  superseded_by: string | null;
+  acked_at: string | null;
+  ack_ok: boolean | null;
+  ack_value: number | null;
+  error: string | null;
+  applied_at: string | null;
+}
+
+/** A request as claim_setpoint_requests returns it: with what the controller needs to write the PLC. */
+export interface ClaimedSetpoint {
+  request_id: string;
+  parameter_id: string;
+  value: number;
+  version: number;
+  source: ChangeSource;
+  reason: string | null;
+  requested_by: string | null;
+  created_at: string;
+  /** More than 1: delivered again after a claim timed out (a controller died between claim and ack). */
+  claim_count: number;
+  claim_expires_at: string;
+  parameter_name: string;
+  component_id: string;
+  data_type: ParameterDataType;
+  /** null: the parameter is not wired to a PLC address; fail the request. */
+  write_modbus_address: number | null;
+  write_modbus_type: ModbusRegisterType | null;
+  modbus_value_type: ModbusValueType | null;
+  operand: string | null;
+}
+
+/** One row of ack_setpoint_requests' reply. */
+export interface SetpointAck {
+  request_id: string;
+  parameter_id: string;
+  status: SetpointRequestStatus;
+  /** true: this request had already been acked with the same outcome; nothing changed. */
   replayed: boolean;
 }
