@@ -14,7 +14,16 @@ export interface ParameterRow {
   data_type: string;
   min_value: number | null;
   max_value: number | null;
+  /** What was asked: the desired setpoint. */
   set_value: number | null;
+  /** What the PLC confirmed (null until it confirmed a value); see setpoint-requests for what is pending. */
+  applied_value: number | null;
+  applied_at: string | null;
+  applied_version: number | null;
+  operand: string | null;
+  description: string | null;
+  show_in_ui: boolean;
+  show_in_graph: boolean;
   is_writable: boolean;
   is_active: boolean;
   component_activated: boolean;
@@ -40,6 +49,13 @@ export const PARAMETER_COLUMNS = [
   'min_value',
   'max_value',
   'set_value',
+  'applied_value',
+  'applied_at',
+  'applied_version',
+  'operand',
+  'description',
+  'show_in_ui',
+  'show_in_graph',
   'is_writable',
   'is_active',
   'component_activated',
@@ -68,6 +84,13 @@ export function toParameterRow(row: Row): ParameterRow {
     min_value: (row.min_value ?? null) as number | null,
     max_value: (row.max_value ?? null) as number | null,
     set_value: (row.set_value ?? null) as number | null,
+    applied_value: (row.applied_value ?? null) as number | null,
+    applied_at: row.applied_at === null || row.applied_at === undefined ? null : iso(row.applied_at),
+    applied_version: row.applied_version === null || row.applied_version === undefined ? null : Number(row.applied_version),
+    operand: (row.operand ?? null) as string | null,
+    description: (row.description ?? null) as string | null,
+    show_in_ui: row.show_in_ui === undefined ? true : Boolean(row.show_in_ui),
+    show_in_graph: row.show_in_graph === undefined ? true : Boolean(row.show_in_graph),
     is_writable: Boolean(row.is_writable),
     is_active: Boolean(row.is_active),
     component_activated: Boolean(row.component_activated),
