@@ -31,6 +31,8 @@ export interface DemoSummary {
     dropped: number; retried: number; ok: boolean; errors: string[];
   };
   perStep: { index: number; name: string; type: string; roundTrips: number; latencyMs: number }[];
+  /** Setpoint requests the PLC loop handled: applied (confirmed by the PLC), failed (with why), still open at the end. */
+  setpoints: RunResult['setpoints'];
 }
 
 /** Nearest-rank percentile of an unsorted list; 0 for none. */
@@ -105,6 +107,7 @@ export function buildSummary(input: SummaryInput): DemoSummary {
       dropped: run.recorder.dropped, retried: run.recorder.retried, ok: pointsOk, errors: run.recorder.errors,
     },
     perStep: run.steps.map((s) => ({ index: s.index, name: s.name, type: s.type, roundTrips: s.roundTrips, latencyMs: round(s.latencyMs) })),
+    setpoints: run.setpoints,
   };
 }
 
@@ -143,5 +146,8 @@ export function formatSummary(s: DemoSummary): string {
   lines.push(`  recorder: ${p.ticks} ticks × ${p.perTick} readings, ${p.sent} sent, ${p.dropped} dropped, ${p.retried} retried`);
   for (const e of p.errors) lines.push(`    recorder error: ${e}`);
   lines.push(`  points recorded ${p.recorded} ${p.ok ? '=' : '≠'} points stored ${p.stored}: ${p.ok ? 'ok' : 'MISMATCH'}`);
+  const sp = s.setpoints;
+  lines.push(`  setpoint requests: ${sp.applied} written to the PLC and confirmed (applied), ${sp.failed.length} failed, ${sp.open} still open`);
+  for (const f of sp.failed) lines.push(`    failed: ${f.parameter} = ${f.value}: ${f.error}`);
   return lines.join('\n') + '\n';
 }
