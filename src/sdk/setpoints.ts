@@ -278,9 +278,13 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
     })();
   }
 
-  /** Claim, handle, ack, until a claim returns nothing. */
+  /**
+   * Claim, handle, ack: one claim and one ack per wake. Requests made meanwhile (including one that
+   * waited behind a request in flight) announce themselves by NOTIFY, which sets `again`; the poll
+   * covers a lost NOTIFY.
+   */
   private async cycle(): Promise<void> {
-    for (;;) {
+    {
       if (this.closed) return;
       if (this.unacked) await this.sendAck(this.unacked);
       const requests = await this.api.claim(this.machineId, { claimedBy: this.options.claimedBy, claimTimeoutSeconds: this.options.claimTimeoutSeconds });
@@ -308,6 +312,8 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
       };
       this.unacked = { ack, requests };
       await this.sendAck(this.unacked);
+      // A full batch may leave requests that waited behind the ones just acked: claim again now.
+      if (requests.some((r) => r.claim_count > 1) || this.listen === undefined) this.again = true;
     }
   }
 
