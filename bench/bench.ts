@@ -1,5 +1,5 @@
 // The benchmark: the old controller's access patterns and the new one, against the same
-// throwaway database, each through its own latency-injecting TcpProxy (DESIGN §8).
+// throwaway database, each through its own latency-injecting TcpProxy (docs/design.md §8).
 //
 // Per machine, the old phase runs first (its own execution, created with plain inserts as the old
 // controller did), then the new phase (start_process … complete_process): a machine runs one

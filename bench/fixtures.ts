@@ -3,7 +3,7 @@
 // Everything here runs on the admin connection, outside the proxy, and is never measured.
 import type { Sql } from 'postgres';
 
-/** ALD Reactor A of supabase/seed.sql: 21 components, 137 parameters (DESIGN §1). */
+/** ALD Reactor A of supabase/seed.sql: 21 components, 137 parameters (docs/design.md §1). */
 export const SEED_MACHINE_ID = '00000000-0000-4000-8000-000000000001';
 /** The seed's recipe 'Al2O3 (TMA/H2O) 10 cycles', used for the cache-hit run. */
 export const SEED_RECIPE_ID = '00000000-0000-4000-8000-000000003001';

@@ -1,6 +1,6 @@
 // Ingestion throughput of process_data_points, four ways, in rows per second:
 //   perRow       one INSERT per row, one after another (the naive recorder)
-//   batch50      one INSERT of 50 rows per statement (the old controller's recorder, DESIGN §1)
+//   batch50      one INSERT of 50 rows per statement (the old controller's recorder, docs/design.md §1)
 //   arrayInsert  record_process_data with many buffered ticks per call (the SDK's backlog path)
 //   copy         COPY ... FROM STDIN through postgres.js (sql`copy ...`.writable())
 // Every method writes distinct (process, parameter, ts) keys into the same running execution of

@@ -1,4 +1,4 @@
-// The NEW access pattern: one round trip per controller step (DESIGN §2).
+// The NEW access pattern: one round trip per controller step (docs/design.md §2).
 //   recording tick   1  record_process_data (the whole tick in arrays)
 //   any step         1  advance_step (a parameter step applies its setpoint inside it)
 //   setpoint write   1  set_parameter_value

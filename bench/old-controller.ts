@@ -1,12 +1,12 @@
 // The OLD controller's access patterns, reimplemented with postgres.js against our schema: the
-// baseline of the benchmark (DESIGN §1 and §8).
+// baseline of the benchmark (docs/design.md §1 and §8).
 //
 // The old controller was a Python program talking to PostgREST: every request was one HTTP call,
 // one network round trip, sent one after another. Here each such request is one SQL statement,
 // awaited before the next is sent, so the proxy counts exactly one round trip per old request.
 // Every statement really runs against the benchmark database (no sleeps stand in for queries).
 //
-// Request counts per action (DESIGN §1, "What it spent per controller action, read from its code"):
+// Request counts per action (docs/design.md §1, "What it spent per controller action, read from its code"):
 //
 //   recording tick   1 + N + ⌈P/50⌉
 //                      1  select the machine's components
@@ -46,10 +46,10 @@
 import type { Sql } from 'postgres';
 import type { BenchRecipe } from './fixtures.ts';
 
-/** DESIGN §1: the old recorder inserted in batches of this many rows. */
+/** docs/design.md §1: the old recorder inserted in batches of this many rows. */
 export const OLD_INSERT_BATCH = 50;
 
-/** Requests per action, from DESIGN §1 (the benchmark checks the proxy counts against these). */
+/** Requests per action, from docs/design.md §1 (the benchmark checks the proxy counts against these). */
 export function oldRoundTrips(components: number, parameters: number) {
   return {
     recordingTick: 1 + components + Math.ceil(parameters / OLD_INSERT_BATCH),

@@ -19,7 +19,7 @@ export interface StepResult {
 export interface MachineResult {
   machine: MachineInfo;
   steps: Record<StepType, StepResult>;
-  /** Requests DESIGN §1 gives for the old pattern on this machine (checked against the proxy's counts). */
+  /** Requests docs/design.md §1 gives for the old pattern on this machine (checked against the proxy's counts). */
   expectedOldRoundTrips: ReturnType<typeof oldRoundTrips>;
   /** Round trips the old set-parameter step sent in the background (not in its latency). */
   oldParameterStepBackgroundRoundTrips: number;

@@ -9,6 +9,7 @@
 //   npm run bench -- --iterations 100 --db-url postgresql://postgres@127.0.0.1:5432/postgres
 //   npm run bench -- --save FILE.json           also write the --json result to a file
 //   npm run bench -- --from FILE.json           print (or --chart) a saved result, run nothing
+//   npm run bench -- --check                    exit 1 when a target is MISSED (default: report only)
 //
 // --db-url (default: $DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/postgres) names a
 // server; the benchmark creates its own database there and drops it at the end.
@@ -20,7 +21,7 @@ import { runBenchmark, type BenchResult } from './bench.ts';
 import { renderChart } from './chart.ts';
 import { formatReport } from './report.ts';
 
-const USAGE = 'usage: npm run bench -- [--rtt MS] [--iterations N] [--quick] [--json] [--chart FILE.svg] [--save FILE.json] [--from FILE.json] [--db-url URL] [--keep]';
+const USAGE = 'usage: npm run bench -- [--rtt MS] [--iterations N] [--quick] [--json] [--chart FILE.svg] [--save FILE.json] [--from FILE.json] [--db-url URL] [--keep] [--check]';
 
 function numberOption(name: string, raw: string | undefined, fallback: number, integer: boolean): number {
   if (raw === undefined) return fallback;
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
       save: { type: 'string' },
       from: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -73,6 +75,11 @@ async function main(): Promise<void> {
   if (values.save) await write(values.save, JSON.stringify(result, null, 2) + '\n');
   if (values.chart) await write(values.chart, await renderChart(result));
   process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : formatReport(result) + '\n');
+  const missed = result.targets.filter((t) => !t.met);
+  if (values.check && missed.length > 0) {
+    process.stderr.write(`bench: --check: ${missed.length} target(s) missed: ${missed.map((t) => t.name).join('; ')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error) => {

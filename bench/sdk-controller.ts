@@ -15,7 +15,7 @@ export class SdkController implements NewController {
 
   /**
    * The SDK with its defaults, except the periodic bulk refresh of hot cache rows (one round trip
-   * a minute in the background, DESIGN §6): switched off so that a refresh never lands inside a
+   * a minute in the background, docs/design.md §6): switched off so that a refresh never lands inside a
    * measured step and the per-step counts stay exact. listenUrl puts the LISTEN session (and its
    * heartbeat, a `select 1` every 30 s) behind a proxy of its own, for the same reason.
    */

@@ -29,21 +29,36 @@ for (const s of only) {
 const suites: Suite[] = only.length ? (only as Suite[]) : [...SUITES];
 const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
 
-/** pgTAP must be on the server and pg_prove on PATH; say how to get them, never skip silently. */
-async function checkPgtap(): Promise<void> {
-  const sql = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  try {
-    const [{ major }] = await sql`select current_setting('server_version_num')::int / 10000 as major`;
-    const [row] = await sql`select count(*)::int as n from pg_available_extensions where name = 'pgtap'`;
-    if (row.n === 0) {
-      throw new Error(`pgTAP is not installed on the PostgreSQL server at ${redact(serverUrl)}.\n` +
-        `Install it with: sudo apt-get install -y postgresql-${major}-pgtap`);
+/**
+ * What the suites need beyond npm: pgTAP on the server and pg_prove on PATH (pgtap), Chromium for
+ * the dashboard's browser test (vitest). Everything missing is reported at once, with the install
+ * command; never skipped silently.
+ */
+async function checkPrerequisites(): Promise<void> {
+  const missing: string[] = [];
+  if (suites.includes('pgtap')) {
+    const sql = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    try {
+      const [{ major }] = await sql`select current_setting('server_version_num')::int / 10000 as major`;
+      const [row] = await sql`select count(*)::int as n from pg_available_extensions where name = 'pgtap'`;
+      if (row.n === 0) {
+        missing.push(`pgTAP is not installed on the PostgreSQL server at ${redact(serverUrl)}: sudo apt-get install -y postgresql-${major}-pgtap`);
+      }
+    } catch (error) {
+      missing.push(`cannot reach PostgreSQL at ${redact(serverUrl)} (${(error as Error).message}): start it or set DATABASE_URL`);
+    } finally {
+      await sql.end();
     }
-  } finally {
-    await sql.end();
+    if (spawnSync('pg_prove', ['--version']).error) {
+      missing.push('pg_prove is not on PATH: sudo apt-get install -y libtap-parser-sourcehandler-pgtap-perl');
+    }
   }
-  if (spawnSync('pg_prove', ['--version']).error) {
-    throw new Error('pg_prove is not on PATH. Install it with: sudo apt-get install -y libtap-parser-sourcehandler-pgtap-perl');
+  const dashboardTest = positionals.length === 0 || positionals.some((p) => 'tests/dashboard.test.ts'.includes(p));
+  if (suites.includes('vitest') && dashboardTest && !existsSync('/usr/bin/chromium')) {
+    missing.push('Chromium (for the dashboard\'s browser test) is not at /usr/bin/chromium: sudo apt-get install -y chromium');
+  }
+  if (missing.length > 0) {
+    throw new Error(`npm test needs what is missing here (bash .ci/run installs all of it on Debian):\n  - ${missing.join('\n  - ')}`);
   }
 }
 
@@ -51,13 +66,23 @@ interface Result { suite: Suite; ok: boolean; passed: number; failed: number }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const childEnv = { ...process.env, ...colorEnv, ...env };
+    if (colorEnv.NO_COLOR) delete childEnv.FORCE_COLOR;
+    const child = spawn(cmd, args, { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
     child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });
     child.on('close', (code) => resolve({ code: code ?? 1, out }));
   });
 }
+
+/**
+ * The suites write through pipes into our stdout: colour only when that is a terminal and NO_COLOR
+ * is not set (vitest's colour library switches colour on whenever CI is set, even into a pipe).
+ */
+const colorEnv: NodeJS.ProcessEnv = process.stdout.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb'
+  ? { FORCE_COLOR: '1' }
+  : { NO_COLOR: '1' };
 
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
@@ -110,7 +135,7 @@ async function runSuite(suite: Suite, url: string): Promise<Result> {
 }
 
 async function main(): Promise<number> {
-  if (suites.includes('pgtap')) await checkPgtap();
+  await checkPrerequisites();
   // The CLI (bin/ald-db.js) runs what ships: dist/. Build it first so that no suite tests a stale one.
   const build = await run(process.execPath, [join(repoRoot, 'scripts/build.mjs')], {});
   if (build.code !== 0) throw new Error('npm run build failed (see above)');

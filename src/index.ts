@@ -1,5 +1,5 @@
 // ald-db: the SDK an ALD machine controller uses to talk to its Supabase database.
-// Every controller step is one round trip; a cached parameter read is none (DESIGN §2).
+// Every controller step is one round trip; a cached parameter read is none (docs/design.md §2).
 export { createAldDb, AldDb } from './sdk/client.ts';
 export type { AldDbOptions, DirectOptions, SupabaseOptions, CacheOptions, AldDbEvents, AldDbStats } from './sdk/client.ts';
 export { AldDbError, ERROR_CODES } from './sdk/errors.ts';

@@ -289,7 +289,7 @@ insert into public.valve_step_configs (step_id, valve_number, duration_ms) value
   ('00000000-0000-4000-8000-000000003106', 2, 50)
 on conflict (step_id) do nothing;
 
--- Self-check: the counts DESIGN §1 gives, and a Modbus map without overlapping registers.
+-- Self-check: the counts docs/design.md §1 gives, and a Modbus map without overlapping registers.
 -- Fails the whole seed (and rolls it back) if an edit breaks either.
 do $$
 declare

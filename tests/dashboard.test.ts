@@ -2,7 +2,8 @@
  * The dashboard (src/dashboard/, src/cli/dashboard.ts): the quantile and window arithmetic, the
  * HTTP endpoints, and the page in Debian's chromium (playwright-core) while an SDK workload runs on
  * the test database: the numbers it shows against /api/snapshot and /metrics, a phone viewport,
- * and an outage of the database (through a TcpProxy). Saves docs/dashboard.png for the README.
+ * and an outage of the database (through a TcpProxy). Saves the README's docs/dashboard.png when
+ * ALD_WRITE_SCREENSHOTS=1 (`npm run screenshots`), else .tmp/dashboard.png.
  * Needs TEST_DATABASE_URL: run through `npm test -- --only vitest tests/dashboard`.
  */
 import { spawn } from 'node:child_process';
@@ -324,8 +325,11 @@ describe('the dashboard on the test database, in a browser, while a controller w
     expect(await page.getByTestId('db-unreachable-banner').isHidden()).toBe(true);
     expect(await page.getByTestId('db-status').textContent()).toMatch(/^database reachable · ald_test/);
 
-    mkdirSync(`${repoRoot}docs`, { recursive: true });
-    await page.screenshot({ path: `${repoRoot}docs/dashboard.png`, fullPage: true });
+    // The README's screenshot is written only on request (ALD_WRITE_SCREENSHOTS=1), so that a test
+    // run leaves the checkout clean; otherwise it goes to the ignored .tmp/ like the others.
+    const shot = process.env.ALD_WRITE_SCREENSHOTS === '1' ? `${repoRoot}docs/dashboard.png` : `${repoRoot}.tmp/dashboard.png`;
+    mkdirSync(`${repoRoot}.tmp`, { recursive: true });
+    await page.screenshot({ path: shot, fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 40_000);
 

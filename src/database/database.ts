@@ -89,8 +89,8 @@ export async function bootstrapPlatform(serverUrl: string, url: string): Promise
 }
 
 /** `supabase db push --db-url` with the pinned CLI: the migrations (and the seed, if asked). */
-export async function pushMigrations(url: string, opts: { seed?: boolean; log?: (line: string) => void } = {}): Promise<void> {
-  const args = [supabaseCli(), 'db', 'push', '--db-url', url, '--yes', '--workdir', repoRoot];
+export async function pushMigrations(url: string, opts: { seed?: boolean; log?: (line: string) => void; workdir?: string } = {}): Promise<void> {
+  const args = [supabaseCli(), 'db', 'push', '--db-url', url, '--yes', '--workdir', opts.workdir ?? repoRoot];
   if (opts.seed) args.push('--include-seed');
   await new Promise<void>((resolve, reject) => {
     execFile(process.execPath, args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1' } },
@@ -106,11 +106,13 @@ export async function pushMigrations(url: string, opts: { seed?: boolean; log?: 
 }
 
 /** A fresh database with the platform bootstrap, all migrations and (by default) the seed. */
-export async function prepareDatabase(serverUrl: string, name: string, opts: { seed?: boolean; log?: (line: string) => void } = {}): Promise<string> {
+export async function prepareDatabase(
+  serverUrl: string, name: string, opts: { seed?: boolean; log?: (line: string) => void; workdir?: string } = {},
+): Promise<string> {
   const url = await createDatabase(serverUrl, name);
   try {
     await bootstrapPlatform(serverUrl, url);
-    await pushMigrations(url, { seed: opts.seed ?? true, log: opts.log });
+    await pushMigrations(url, { seed: opts.seed ?? true, log: opts.log, workdir: opts.workdir });
   } catch (error) {
     await dropDatabase(serverUrl, name).catch(() => {});
     throw error;

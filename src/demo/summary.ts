@@ -138,7 +138,7 @@ export function formatSummary(s: DemoSummary): string {
   const recordCalls = rpc.record_process_data ?? 0;
   lines.push(`  round trips: ${s.roundTrips.total} in all = ${Object.entries(rpc).map(([k, v]) => `${k} ${v}`).join(' + ')}`);
   const run = s.perStep.length;
-  lines.push(`    (DESIGN §2: S + T + 2 with S = ${run} steps and T = ${s.points.ticks} ticks is ${run + s.points.ticks + 2}, plus the claim; `
+  lines.push(`    (docs/design.md §2: S + T + 2 with S = ${run} steps and T = ${s.points.ticks} ticks is ${run + s.points.ticks + 2}, plus the claim; `
     + `the recorder sent its ${s.points.ticks} ticks in ${recordCalls} calls)`);
   lines.push(`  claim ${ms(s.calls.claimMs)}, start ${ms(s.calls.startMs)}, complete ${ms(s.calls.completeMs)}`);
   lines.push(`  parameter cache: ${s.cache.hits} hits, ${s.cache.misses} misses, hit ratio ${(s.cache.hitRatio * 100).toFixed(1)} %`);

@@ -1,4 +1,4 @@
-// The controller's parameter cache (DESIGN §6): rows by id with their version, served from
+// The controller's parameter cache (docs/design.md §6): rows by id with their version, served from
 // memory only while the cache knows it would hear of every change.
 //
 // Two rules make it safe:

@@ -1,4 +1,4 @@
-// Recording (DESIGN §7): the controller hands over the PLC readings of a tick and carries on.
+// Recording (docs/design.md §7): the controller hands over the PLC readings of a tick and carries on.
 //
 // - record() returns at once; sending happens in the background, one record_process_data call
 //   per tick while the database keeps up.

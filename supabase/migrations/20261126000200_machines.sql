@@ -126,10 +126,14 @@ comment on column public.component_parameters.modbus_value_type is 'Register enc
 comment on column public.component_parameters.version is 'Starts at 1 and is bumped by a trigger on every change of the row; caches compare it and never go back to a lower one.';
 comment on column public.component_parameters.created_at is 'When the row was created.';
 comment on column public.component_parameters.updated_at is 'When the definition or setpoint last changed.';
--- The composite foreign key gets its own index: the unique (component_id, name) index leads with
--- component_id only, and the linter (and 01-schema.test.sql) want the foreign key's columns leading.
-create index component_parameters_component_id_machine_id_idx on public.component_parameters (component_id, machine_id);
-create index component_parameters_machine_id_idx on public.component_parameters (machine_id);
+-- Serves get_machine_parameters and start_process's plan (private.process_plan): both read the
+-- parameters of one machine ordered by component then name, so the index scan on machine_id
+-- returns them already in order (no sort) and touches only that machine's rows. The RLS
+-- policies on component_parameters (machine_id = any (...)) use it too. Its leading columns
+-- {machine_id, component_id} are the composite foreign key to machine_components
+-- (component_id, machine_id), so it also serves that key (the cascade from a deleted component).
+create index component_parameters_machine_id_component_id_name_idx
+  on public.component_parameters (machine_id, component_id, name);
 
 create table public.machine_parameter_epochs (
   machine_id uuid primary key references public.machines (id) on delete cascade,

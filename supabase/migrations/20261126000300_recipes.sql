@@ -134,3 +134,9 @@ comment on column public.loop_step_configs.step_type is 'Always loop; part of th
 comment on column public.loop_step_configs.iteration_count is 'Number of iterations (1 to 100000).';
 
 -- The (step_id, step_type) foreign keys of the config tables are covered by their primary keys (leading step_id).
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.recipe_steps_parent_is_loop()
+from public;

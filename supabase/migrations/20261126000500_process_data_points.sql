@@ -96,3 +96,9 @@ comment on function public.create_process_data_partitions(integer, date) is
 
 -- Prepare last month through three months ahead.
 select public.create_process_data_partitions(4, (date_trunc('month', current_date) - interval '1 month')::date);
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.process_executions_delete_data_points()
+from public;

@@ -167,3 +167,14 @@ create trigger machine_components_touch_updated_at before update on public.machi
   for each row execute function private.touch_updated_at();
 create trigger recipes_touch_updated_at before update on public.recipes
   for each row execute function private.touch_updated_at();
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.component_parameters_bump_version(),
+  private.component_parameters_force_initial_version(),
+  private.component_parameters_changed(),
+  private.machine_components_touch_parameters(),
+  private.machines_create_epoch(),
+  private.touch_updated_at()
+from public;

@@ -76,8 +76,9 @@ declare
 begin
   select * into pe from public.process_executions e where e.id = lock_process_to_operate.process_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'process not found',
-      detail = format('no process execution %s', lock_process_to_operate.process_id);
+    perform private.raise_error('P0002',
+      'process not found',
+      format('no process execution %s', lock_process_to_operate.process_id));
   end if;
   if not private.has_machine_role(pe.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
@@ -100,6 +101,21 @@ comment on function private.change_role() is 'The JWT role of the caller, or the
 
 revoke all on all functions in schema private from public;
 grant usage on schema private to authenticated, service_role;
+grant execute on function private.is_service() to authenticated, service_role;
+grant execute on function private.machine_ids_with_role(public.operator_role) to authenticated, service_role;
+grant execute on function private.has_machine_role(uuid, public.operator_role) to authenticated, service_role;
+grant execute on function private.change_role() to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC. The RLS helpers are opened to
+-- the API roles that policies evaluate for; lock_process_to_operate runs only inside the definer
+-- RPCs (as their owner).
+revoke execute on function
+  private.is_service(),
+  private.machine_ids_with_role(public.operator_role),
+  private.has_machine_role(uuid, public.operator_role),
+  private.lock_process_to_operate(uuid, text),
+  private.change_role()
+from public;
 grant execute on function private.is_service() to authenticated, service_role;
 grant execute on function private.machine_ids_with_role(public.operator_role) to authenticated, service_role;
 grant execute on function private.has_machine_role(uuid, public.operator_role) to authenticated, service_role;

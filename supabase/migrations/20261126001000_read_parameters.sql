@@ -41,8 +41,9 @@ begin
     raise exception using errcode = '22004', message = 'machine_id is required';
   end if;
   if not exists (select 1 from public.machines m where m.id = get_machine_parameters.machine_id) then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s visible to the caller', get_machine_parameters.machine_id);
+    perform private.raise_error('P0002',
+      'machine not found',
+      format('no machine %s visible to the caller', get_machine_parameters.machine_id));
   end if;
   return query
     select p.*

@@ -48,8 +48,9 @@ begin
   -- The row lock serialises concurrent writers: each sees the version the previous one left.
   select * into p from public.component_parameters cp where cp.id = apply_setpoint.parameter_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'parameter not found',
-      detail = format('no parameter %s', apply_setpoint.parameter_id);
+    perform private.raise_error('P0002',
+      'parameter not found',
+      format('no parameter %s', apply_setpoint.parameter_id));
   end if;
   if check_operator and not private.has_machine_role(p.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
@@ -66,21 +67,25 @@ begin
     return p;
   end if;
   if apply_setpoint.expected_version is not null and apply_setpoint.expected_version <> p.version then
-    raise exception using errcode = '40001', message = 'parameter version conflict',
-      detail = format('expected version %s, the parameter is at version %s', apply_setpoint.expected_version, p.version),
-      hint = 'read the parameter again and retry with its current version';
+    perform private.raise_error('40001',
+      'parameter version conflict',
+      format('expected version %s, the parameter is at version %s', apply_setpoint.expected_version, p.version),
+      'read the parameter again and retry with its current version');
   end if;
   if not p.component_activated then
-    raise exception using errcode = '55000', message = 'component is deactivated',
-      detail = format('parameter %s belongs to a deactivated component %s', p.id, p.component_id);
+    perform private.raise_error('55000',
+      'component is deactivated',
+      format('parameter %s belongs to a deactivated component %s', p.id, p.component_id));
   end if;
   if not p.is_active then
-    raise exception using errcode = '55000', message = 'parameter is inactive',
-      detail = format('parameter %s (%s) is inactive', p.id, p.name);
+    perform private.raise_error('55000',
+      'parameter is inactive',
+      format('parameter %s (%s) is inactive', p.id, p.name));
   end if;
   if not p.is_writable then
-    raise exception using errcode = '55000', message = 'parameter is not writable',
-      detail = format('parameter %s (%s) is read-only', p.id, p.name);
+    perform private.raise_error('55000',
+      'parameter is not writable',
+      format('parameter %s (%s) is read-only', p.id, p.name));
   end if;
   if p.data_type = 'integer' and apply_setpoint.value <> trunc(apply_setpoint.value) then
     raise exception using errcode = '22023', message = 'value must be a whole number for an integer parameter',
@@ -91,9 +96,10 @@ begin
       detail = format('got %s for %s', apply_setpoint.value, p.name);
   end if;
   if apply_setpoint.value < p.min_value or apply_setpoint.value > p.max_value then
-    raise exception using errcode = '22003', message = 'value out of range',
-      detail = format('%s is outside [%s, %s] for %s', apply_setpoint.value,
-        coalesce(p.min_value::text, '-inf'), coalesce(p.max_value::text, 'inf'), p.name);
+    perform private.raise_error('22003',
+      'value out of range',
+      format('%s is outside [%s, %s] for %s', apply_setpoint.value,
+        coalesce(p.min_value::text, '-inf'), coalesce(p.max_value::text, 'inf'), p.name));
   end if;
 
   -- The audit's process/step context must be true: a process of this machine, a step of that process.
@@ -157,3 +163,9 @@ comment on function public.set_parameter_value(uuid, double precision, bigint, p
   'Writes a setpoint in one round trip: rejects null (22004), NaN/infinite, fractional-for-integer and non-0/1-for-binary values (22023), values outside [min,max] (22003), unknown parameters (P0002), callers without the operator role on the machine (42501), read-only or inactive parameters and deactivated components (55000), and a stale expected_version (40001). Then updates set_value, bumps version by one, writes one parameter_changes row and notifies ald_parameter_changes at commit; returns the new row. Writing the value the parameter already has changes nothing. A repeated request_id returns the row without writing again. Security definer: users may not update component_parameters or write the audit directly.';
 revoke execute on function public.set_parameter_value(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid) from public, anon;
 grant execute on function public.set_parameter_value(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid) to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.apply_setpoint(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid, boolean)
+from public;

@@ -77,8 +77,9 @@ begin
   select e.id, e.machine_id, e.status, e.ended_at into pe
   from public.process_executions e where e.id = record_process_data.process_id;
   if not found then
-    raise exception using errcode = 'P0002', message = 'process not found',
-      detail = format('no process execution %s', record_process_data.process_id);
+    perform private.raise_error('P0002',
+      'process not found',
+      format('no process execution %s', record_process_data.process_id));
   end if;
   if not private.has_machine_role(pe.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
@@ -86,8 +87,9 @@ begin
   end if;
   latest := coalesce((select max(t) from unnest(timestamps) t), now());
   if pe.status <> 'running' and latest > pe.ended_at then
-    raise exception using errcode = '55000', message = 'process is not running',
-      detail = format('process %s is %s since %s; rows after that are refused', pe.id, pe.status, pe.ended_at);
+    perform private.raise_error('55000',
+      'process is not running',
+      format('process %s is %s since %s; rows after that are refused', pe.id, pe.status, pe.ended_at));
   end if;
 
   select u.id into unknown

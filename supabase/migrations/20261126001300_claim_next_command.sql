@@ -14,8 +14,9 @@ begin
     raise exception using errcode = '22004', message = 'machine_id is required';
   end if;
   if not exists (select 1 from public.machines m where m.id = claim_next_command.machine_id) then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s', claim_next_command.machine_id);
+    perform private.raise_error('P0002',
+      'machine not found',
+      format('no machine %s', claim_next_command.machine_id));
   end if;
   if not private.has_machine_role(claim_next_command.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',

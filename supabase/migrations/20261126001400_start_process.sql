@@ -125,8 +125,9 @@ begin
   -- Lock the machine: two starts for one machine queue here instead of racing.
   select * into m from public.machines x where x.id = start_process.machine_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s', start_process.machine_id);
+    perform private.raise_error('P0002',
+      'machine not found',
+      format('no machine %s', start_process.machine_id));
   end if;
 
   -- A retried start whose first attempt committed returns the same execution. Looked up after the
@@ -143,8 +144,9 @@ begin
   if start_process.command_id is not null then
     select * into cmd from public.recipe_commands c where c.id = start_process.command_id for update;
     if not found then
-      raise exception using errcode = 'P0002', message = 'command not found',
-        detail = format('no command %s', start_process.command_id);
+      perform private.raise_error('P0002',
+        'command not found',
+        format('no command %s', start_process.command_id));
     end if;
     if cmd.machine_id <> m.id then
       raise exception using errcode = '22023', message = 'command belongs to another machine',
@@ -158,12 +160,14 @@ begin
       if exists (select 1 from public.process_executions e where e.id = cmd.process_id and e.status = 'running') then
         return private.process_plan(cmd.process_id, true);
       end if;
-      raise exception using errcode = '55000', message = 'command was already executed',
-        detail = format('command %s started process %s, which has ended', cmd.id, cmd.process_id);
+      perform private.raise_error('55000',
+        'command was already executed',
+        format('command %s started process %s, which has ended', cmd.id, cmd.process_id));
     end if;
     if cmd.status not in ('pending', 'claimed', 'executing') then
-      raise exception using errcode = '55000', message = 'command is not runnable',
-        detail = format('command %s is %s', cmd.id, cmd.status);
+      perform private.raise_error('55000',
+        'command is not runnable',
+        format('command %s is %s', cmd.id, cmd.status));
     end if;
     if run_recipe is not null and run_recipe is distinct from cmd.recipe_id then
       raise exception using errcode = '22023', message = 'recipe_id differs from the command''s recipe',
@@ -184,18 +188,21 @@ begin
       hint = 'complete the running process first';
   end if;
   if m.status in ('maintenance', 'offline') then
-    raise exception using errcode = '55000', message = 'machine is not available',
-      detail = format('machine %s is in status %s', m.id, m.status);
+    perform private.raise_error('55000',
+      'machine is not available',
+      format('machine %s is in status %s', m.id, m.status));
   end if;
 
   select * into r from public.recipes x where x.id = run_recipe;
   if not found or r.machine_id <> m.id then
-    raise exception using errcode = 'P0002', message = 'recipe not found',
-      detail = format('no recipe %s for machine %s', run_recipe, m.id);
+    perform private.raise_error('P0002',
+      'recipe not found',
+      format('no recipe %s for machine %s', run_recipe, m.id));
   end if;
   if not r.is_active then
-    raise exception using errcode = '55000', message = 'recipe is inactive',
-      detail = format('recipe %s (%s) is inactive', r.id, r.name);
+    perform private.raise_error('55000',
+      'recipe is inactive',
+      format('recipe %s (%s) is inactive', r.id, r.name));
   end if;
 
   steps := private.recipe_steps_json(r.id, null);
@@ -213,8 +220,9 @@ begin
   if coalesce(start_process.operator_id, (select auth.uid())) is not null and not exists (
     select 1 from auth.users u where u.id = coalesce(start_process.operator_id, (select auth.uid()))
   ) then
-    raise exception using errcode = 'P0002', message = 'operator not found',
-      detail = format('no user %s', coalesce(start_process.operator_id, (select auth.uid())));
+    perform private.raise_error('P0002',
+      'operator not found',
+      format('no user %s', coalesce(start_process.operator_id, (select auth.uid()))));
   end if;
 
   insert into public.process_executions (machine_id, recipe_id, command_id, recipe_snapshot, operator_id, request_id)
@@ -242,3 +250,11 @@ comment on function public.start_process(uuid, uuid, uuid, uuid, uuid) is
   'Starts a recipe run in one round trip: creates the execution (with a recipe snapshot) and its progress row, sets the machine running, marks the command executing, and returns the plan (jsonb: process_id, total_steps, recipe, nested steps with configs, parameters). Pass recipe_id or the command_id of a start_recipe command. A repeated request_id, or a command that already started a running process, returns that execution with replayed=true. Errors: 22004, 22023, P0002 (machine, recipe, command or operator unknown), 42501 (also: a user naming another operator_id), 23505 (machine already running, or request_id already used on another machine), 55000 (machine unavailable, recipe inactive, command not runnable).';
 revoke execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) from public, anon;
 grant execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.recipe_steps_json(uuid, uuid),
+  private.count_executed_steps(jsonb),
+  private.process_plan(uuid, boolean)
+from public;

@@ -88,8 +88,9 @@ begin
   -- Locking the execution serialises advances of one process.
   pe := private.lock_process_to_operate(advance_step.process_id, 'advancing');
   if pe.status <> 'running' then
-    raise exception using errcode = '55000', message = 'process is not running',
-      detail = format('process %s is %s', pe.id, pe.status);
+    perform private.raise_error('55000',
+      'process is not running',
+      format('process %s is %s', pe.id, pe.status));
   end if;
   select * into st from public.process_execution_state x where x.process_id = pe.id for update;
 
@@ -146,8 +147,9 @@ begin
 
   select * into s from public.recipe_steps x where x.id = advance_step.step_id and x.recipe_id = pe.recipe_id;
   if not found then
-    raise exception using errcode = 'P0002', message = 'step not found in the process''s recipe',
-      detail = format('no step %s in recipe %s', advance_step.step_id, pe.recipe_id);
+    perform private.raise_error('P0002',
+      'step not found in the process''s recipe',
+      format('no step %s in recipe %s', advance_step.step_id, pe.recipe_id));
   end if;
 
   insert into public.step_executions (process_id, step_id, step_index, step_type, loop_iteration, details)
@@ -159,8 +161,9 @@ begin
   if s.step_type = 'parameter' then
     select * into pcfg from public.parameter_step_configs c where c.step_id = s.id;
     if not found then
-      raise exception using errcode = 'P0002', message = 'parameter step has no config',
-        detail = format('step %s has no parameter_step_configs row', s.id);
+      perform private.raise_error('P0002',
+        'parameter step has no config',
+        format('step %s has no parameter_step_configs row', s.id));
     end if;
     if not exists (select 1 from public.component_parameters p where p.id = pcfg.parameter_id and p.machine_id = pe.machine_id) then
       raise exception using errcode = '22023', message = 'parameter does not belong to the process''s machine',
@@ -188,3 +191,10 @@ comment on function public.advance_step(uuid, uuid, integer, integer, public.ste
   'One controller step in one round trip: closes the open step_executions row (previous_status, details, error_message), opens step_index for step_id (default: next index), updates process_execution_state, and for a parameter step applies its setpoint with every check of set_parameter_value. step_id null only closes the open step. A retry of a committed call (same step_index and step_id) replies again with replayed=true and applies nothing twice. Errors: 22004, 22023 (bad previous_status, step_index out of range or not increasing, foreign parameter), P0002 (process or step unknown), 42501, 55000 (process not running), 23505 (step_index already used by another step), and every set_parameter_value code for a parameter step.';
 revoke execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) from public, anon;
 grant execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.step_config(uuid, public.step_type),
+  private.step_reply(public.process_execution_state, public.step_executions, jsonb, public.component_parameters, boolean)
+from public;

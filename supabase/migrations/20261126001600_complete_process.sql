@@ -54,8 +54,9 @@ begin
     if pe.status = complete_process.status then
       return private.process_summary(pe.id, true);
     end if;
-    raise exception using errcode = '55000', message = 'process has already ended',
-      detail = format('process %s ended as %s', pe.id, pe.status);
+    perform private.raise_error('55000',
+      'process has already ended',
+      format('process %s ended as %s', pe.id, pe.status));
   end if;
 
   update public.step_executions x
@@ -98,3 +99,9 @@ comment on function public.complete_process(uuid, public.execution_status, text)
   'Ends a run in one round trip: closes the open step (completed, or aborted when the run did not complete), sets the execution''s status and ended_at, frees the machine (idle) and completes or fails its command; returns a summary (jsonb). Completing again with the same status replies with replayed=true. Errors: 22004, 22023 (status running or null), P0002, 42501, 55000 (already ended with another status).';
 revoke execute on function public.complete_process(uuid, public.execution_status, text) from public, anon;
 grant execute on function public.complete_process(uuid, public.execution_status, text) to authenticated, service_role;
+
+-- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
+-- definer RPCs and triggers (as their owner).
+revoke execute on function
+  private.process_summary(uuid, boolean)
+from public;

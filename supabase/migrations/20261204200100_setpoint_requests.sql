@@ -58,14 +58,10 @@ begin
   end if;
   if tg_op = 'INSERT' then
     if new.applied_value is not null or new.applied_at is not null or new.applied_version is not null then
-      raise exception using errcode = '55000', message = 'applied_value is set only by the PLC',
-        detail = format('parameter %s was inserted with applied_value %s', new.name, new.applied_value),
-        hint = 'applied_value moves only through ack_setpoint_requests or report_plc_values (or ald-db import parameters)';
+      perform private.raise_error('55000', 'applied_value is set only by the PLC', format('parameter %s was inserted with applied_value %s', new.name, new.applied_value), 'applied_value moves only through ack_setpoint_requests or report_plc_values (or ald-db import parameters)');
     end if;
   elsif (new.applied_value, new.applied_at, new.applied_version) is distinct from (old.applied_value, old.applied_at, old.applied_version) then
-    raise exception using errcode = '55000', message = 'applied_value is set only by the PLC',
-      detail = format('parameter %s: applied_value %s -> %s', old.id, old.applied_value, new.applied_value),
-      hint = 'applied_value moves only through ack_setpoint_requests or report_plc_values';
+    perform private.raise_error('55000', 'applied_value is set only by the PLC', format('parameter %s: applied_value %s -> %s', old.id, old.applied_value, new.applied_value), 'applied_value moves only through ack_setpoint_requests or report_plc_values');
   end if;
   return new;
 end;

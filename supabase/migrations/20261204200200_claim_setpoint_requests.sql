@@ -56,8 +56,7 @@ begin
       hint = 'the default, 30 s, re-delivers a request 30 s after a controller died holding it';
   end if;
   if not exists (select 1 from public.machines x where x.id = m) then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s', m);
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s', m));
   end if;
   if not private.has_machine_role(m, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',

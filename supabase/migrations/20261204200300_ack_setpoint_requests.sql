@@ -78,7 +78,7 @@ begin
       detail = 'NaN or infinity among applied_values';
   end if;
   if not exists (select 1 from public.machines x where x.id = m) then
-    raise exception using errcode = 'P0002', message = 'machine not found', detail = format('no machine %s', m);
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s', m));
   end if;
   if not private.has_machine_role(m, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
@@ -98,8 +98,7 @@ begin
   loop
     select * into r from public.setpoint_requests q where q.id = a.id for update;
     if not found then
-      raise exception using errcode = 'P0002', message = 'setpoint request not found',
-        detail = format('no setpoint request %s', a.id);
+      perform private.raise_error('P0002', 'setpoint request not found', format('no setpoint request %s', a.id));
     end if;
     if r.machine_id <> m then
       raise exception using errcode = '22023', message = 'request of another machine',
@@ -122,9 +121,7 @@ begin
       continue;
     end if;
     if r.claimed_at is null then
-      raise exception using errcode = '55000', message = 'setpoint request was not claimed',
-        detail = format('request %s is %s and was never claimed', r.id, r.status),
-        hint = 'claim_setpoint_requests first; a superseded request must not be written';
+      perform private.raise_error('55000', 'setpoint request was not claimed', format('request %s is %s and was never claimed', r.id, r.status), 'claim_setpoint_requests first; a superseded request must not be written');
     end if;
 
     update public.setpoint_requests q

@@ -58,7 +58,7 @@ begin
     raise exception using errcode = '22023', message = 'a parameter id appears twice';
   end if;
   if not exists (select 1 from public.machines x where x.id = m) then
-    raise exception using errcode = 'P0002', message = 'machine not found', detail = format('no machine %s', m);
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s', m));
   end if;
   if not private.has_machine_role(m, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',

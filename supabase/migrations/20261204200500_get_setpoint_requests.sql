@@ -17,8 +17,7 @@ begin
       detail = format('got %s', coalesce(get_setpoint_requests.max_rows::text, 'null'));
   end if;
   if not exists (select 1 from public.machines m where m.id = get_setpoint_requests.machine_id) then
-    raise exception using errcode = 'P0002', message = 'machine not found',
-      detail = format('no machine %s visible to the caller', get_setpoint_requests.machine_id);
+    perform private.raise_error('P0002', 'machine not found', format('no machine %s visible to the caller', get_setpoint_requests.machine_id));
   end if;
   return query
     select r.* from public.setpoint_requests r

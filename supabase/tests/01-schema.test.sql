@@ -138,8 +138,9 @@ select is_empty($$select function_name from own_functions
                     and oid not in ('private.is_service()'::regprocedure,
                                     'private.machine_ids_with_role(public.operator_role)'::regprocedure,
                                     'private.has_machine_role(uuid, public.operator_role)'::regprocedure,
-                                    'private.change_role()'::regprocedure)$$,
-  'authenticated can execute no private function but the four access helpers the policies call');
+                                    'private.change_role()'::regprocedure,
+                                    'private.raise_error(text, text, text, text)'::regprocedure)$$,
+  'authenticated can execute no private function but the four access helpers the policies call and raise_error (the invoker read RPCs raise through it)');
 select is_empty('select * from definer_views',
   'no view in public bypasses RLS by running as its owner');
 
@@ -179,7 +180,8 @@ select results_eq($$select function_name from own_functions
                       and oid not in ('private.is_service()'::regprocedure,
                                       'private.machine_ids_with_role(public.operator_role)'::regprocedure,
                                       'private.has_machine_role(uuid, public.operator_role)'::regprocedure,
-                                      'private.change_role()'::regprocedure)$$,
+                                      'private.change_role()'::regprocedure,
+                                      'private.raise_error(text, text, text, text)'::regprocedure)$$,
   $$values ('private.probe_private()')$$,
   'the private-function check lists a new private function left executable by PUBLIC');
 select results_eq($$select function_name from own_functions

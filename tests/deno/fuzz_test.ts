@@ -344,8 +344,16 @@ Deno.test({
   },
 });
 
-dbTest('fuzz: clean up machine E and report the statuses seen', async () => {
+dbTest('fuzz: every function both accepted and refused what it was sent, and never answered 5xx', async () => {
   if (e) await admin`delete from public.machines where id = ${e.machine}`;
   await probe.end();
   for (const [fn, m] of stats) console.log(`${fn.padEnd(14)} ${[...m].sort((a, b) => b[1] - a[1]).map(([s, n]) => `${s}×${n}`).join(' ')}`);
+  assert.deepEqual([...stats.keys()].sort(), ['metrics', 'parameters', 'record-data', 'set-parameter']);
+  for (const [fn, m] of stats) {
+    const statuses = [...m.keys()];
+    assert.ok(statuses.some((s) => s >= 200 && s < 300), `${fn}: no request was accepted: ${statuses}`);
+    assert.ok(statuses.some((s) => s >= 400 && s < 500), `${fn}: no request was refused: ${statuses}`);
+    assert.deepEqual(statuses.filter((s) => s >= 500), [], `${fn}: answered 5xx`);
+  }
+  if (e) assert.equal((await admin`select count(*)::int as n from public.machines where id = ${e.machine}`)[0].n, 0);
 });

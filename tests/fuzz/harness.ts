@@ -175,8 +175,16 @@ export function throughStandIn(v: V): V {
   return v;
 }
 
-/** HTTP status PostgREST gives a SQLSTATE (the stand-in's table, from PostgREST's docs). */
-export const statusFor = (code: string, who: Who) => httpStatusFor(code, who !== 'anon');
+/**
+ * The RPCs raise these codes through private.raise_error, which asks PostgREST for its own status
+ * (PGRST raise). 22003 keeps PostgREST's 400 when PostgreSQL itself raised it (an integer out of
+ * range while reading the arguments): only the RPC's "value out of range" asks for 422.
+ */
+const RPC_STATUS: Record<string, number> = { P0002: 404, '55000': 409, '40001': 409 };
+
+/** HTTP status of an RPC's error through PostgREST (the stand-in's table, from PostgREST's docs). */
+export const statusFor = (code: string, who: Who, message = '') =>
+  RPC_STATUS[code] ?? (code === '22003' && message === 'value out of range' ? 422 : httpStatusFor(code, who !== 'anon'));
 
 /** True when some argument carries a NUL in a string (json path: \u0000 once JSON-encoded). */
 export const anyNul = (sig: Signature, args: Record<string, V>) =>

@@ -72,7 +72,7 @@ export async function runOnce(ctx: Ctx, spec: Spec, transport: Transport, who: W
 
   if ('code' in expectation) {
     expect(out.ok ? describeOutcome(out) : out.code, `expected ${expectation.code}, got ${describeOutcome(out)}`).toBe(expectation.code);
-    if (transport === 'json') expect(status, 'PostgREST status for the code').toBe(statusFor(expectation.code, who));
+    if (transport === 'json') expect(status, 'PostgREST status for the code').toBe(statusFor(expectation.code, who, out.ok ? '' : out.message));
     expect(changed, 'a refused call changes nothing').toEqual([]);
     return;
   }

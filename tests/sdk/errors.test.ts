@@ -178,6 +178,23 @@ describe('error codes of the supabase transport only', () => {
     }
   });
 
+  it('P0002 answers HTTP 404, 55000 and 40001 409, 22003 422 through PostgREST, with the SQLSTATE kept in code', async () => {
+    const db = createAldDb({ supabase: supabaseFor(endpoint, signJwt({ role: 'service_role' })) });
+    try {
+      const kp = reactor.param('chamber_heater/kp');
+      const row = await db.parameters.get(kp);
+      expect(await failure(db.parameters.set(randomUUID(), 1))).toMatchObject({ code: 'P0002', status: 404, message: 'parameter not found' });
+      expect(await failure(db.parameters.set(kp, row.max_value! + 1))).toMatchObject({ code: '22003', status: 422 });
+      expect(await failure(db.parameters.set(kp, 5, { expectedVersion: row.version + 10 })))
+        .toMatchObject({ code: '40001', status: 409, hint: 'read the parameter again and retry with its current version' });
+      expect(await failure(db.parameters.set(reactor.param('chamber_pressure_gauge/pressure_read'), 1))).toMatchObject({ code: '55000', status: 409 });
+      // Nothing was written by any of them.
+      expect(await sql`select count(*)::int as n from public.parameter_changes where parameter_id = ${kp}`).toEqual([{ n: 0 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('ALD_HTTP_401 when the API refuses the key', async () => {
     const forged = createAldDb({ supabase: supabaseFor(endpoint, signJwt({ role: 'service_role' }, 'another-secret-of-at-least-32-characters')) });
     try {

@@ -1,4 +1,4 @@
-// DESIGN §2: every controller step is exactly one round trip, a cached read is none.
+// docs/design.md §2: every controller step is exactly one round trip, a cached read is none.
 // Counted at the transport (db.stats().roundTrips), at the HTTP endpoint (requests) for the
 // supabase transport, and on the wire (PostgreSQL ReadyForQuery messages) through a TcpProxy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@ import postgres from 'postgres';
 import { AldDbError, fromPostgresError } from '../errors.ts';
 import { RPC_CATALOG, type CallOptions, type PoolStats, type RpcArgs, type RpcName, type Transport } from './types.ts';
 
-/** Supavisor's transaction-mode port: no prepared statements, no LISTEN (DESIGN §9). */
+/** Supavisor's transaction-mode port: no prepared statements, no LISTEN (docs/design.md §9). */
 export const TRANSACTION_POOLER_PORT = 6543;
 /** Supavisor's session-mode port on the same host. */
 export const SESSION_PORT = 5432;
