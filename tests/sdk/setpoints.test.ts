@@ -9,7 +9,7 @@ import { createAldDb, type AldDb } from '../../src/index.ts';
 import type { ClaimedSetpoint } from '../../src/sdk/types.ts';
 import type { SetpointOutcome } from '../../src/sdk/setpoints.ts';
 import { TcpProxy } from '../../support/tcp-proxy.ts';
-import { adminSql, cloneReactor, databaseUrl, dropReactor, nextEvent, viaPort, type Reactor } from './support.ts';
+import { SEED, adminSql, clientFor, cloneReactor, databaseUrl, dropReactor, nextEvent, startEndpoint, viaPort, type Reactor } from './support.ts';
 
 let sql: postgres.Sql;
 const reactors: Reactor[] = [];
@@ -307,5 +307,49 @@ describe('db.setpoints.subscribe', () => {
     await expect(db.setpoints.claim('not-a-uuid')).rejects.toMatchObject({ code: 'ALD_INVALID_ARGUMENT' });
     await expect(db.setpoints.report(r.machineId, { [t.id]: Number.NaN })).rejects.toMatchObject({ code: 'ALD_INVALID_ARGUMENT' });
     expect(db.stats().roundTrips).toEqual(before);
+  });
+});
+
+describe('through PostgREST (the supabase transport)', () => {
+  let endpoint: Awaited<ReturnType<typeof startEndpoint>>;
+  let db: AldDb;
+  beforeAll(async () => {
+    endpoint = await startEndpoint();
+    db = clientFor('supabase', endpoint);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await endpoint?.close();
+  });
+
+  it('polls: a request is claimed, written and acked without LISTEN', async () => {
+    const r = await reactor('supabase subscribe');
+    const [t] = await writable(r);
+    const seen: string[] = [];
+    const sub = db.setpoints.subscribe(r.machineId, async (requests) => {
+      seen.push(...requests.map((q) => q.parameter_id));
+      return requests.map(() => ({ ok: true as const }));
+    }, { pollMs: 50 });
+    const acked = nextEvent(sub, 'acked');
+    await uiWrite(t.id, t.value);
+    await acked;
+    await sub.close();
+    expect(seen).toEqual([t.id]);
+    expect((await requestsOf(t.id)).map((q) => q.status)).toEqual(['applied']);
+  });
+
+  it('answers the documented codes with PostgREST statuses: P0002 404, 55000 409, 23505 409, 22023 400', async () => {
+    const r = await reactor('supabase codes');
+    const [t] = await writable(r);
+    await expect(db.setpoints.claim('00000000-0000-4000-8000-0000000000ff')).rejects.toMatchObject({ code: 'P0002', status: 404 });
+    await uiWrite(t.id, t.value);
+    const [pending] = await requestsOf(t.id);
+    await expect(db.setpoints.ack({ machineId: r.machineId, requestIds: [pending.id], ok: [true] })).rejects.toMatchObject({ code: '55000', status: 409 });
+    const [c] = await db.setpoints.claim(r.machineId);
+    expect(c.request_id).toBe(pending.id);
+    await db.setpoints.ack({ machineId: r.machineId, requestIds: [c.request_id], ok: [true], appliedValues: [t.value] });
+    await expect(db.setpoints.ack({ machineId: r.machineId, requestIds: [c.request_id], ok: [false], errors: ['late'] })).rejects.toMatchObject({ code: '23505', status: 409 });
+    await expect(db.setpoints.ack({ machineId: SEED.bench, requestIds: [c.request_id], ok: [true] })).rejects.toMatchObject({ code: '22023', status: 400 });
+    expect(await db.setpoints.report(r.machineId, { [t.id]: t.value })).toBe(0);
   });
 });
