@@ -119,6 +119,8 @@ describe('ald-db import parameters', () => {
     const clash = await importParameters(sql, m, csv, { dryRun: false });
     // the fixture's ids belong to the machine of an earlier test
     expect(clash.counts.refused).toBe(11);
+    expect(clash.componentsCreated).toEqual([]);
+    expect((await snapshot(m)).components).toEqual([]);
     const m2 = await machine();
     const own = csv.replaceAll('7b0c1a52-0d2e-4c1e-9a51-', 'cccccccc-0d2e-4c1e-9a51-').replaceAll('5d6e7f80-1111-', 'dddddddd-1111-');
     // The last row's description breaks a check constraint (at most 2000 characters) only the database knows.

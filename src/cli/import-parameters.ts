@@ -328,30 +328,33 @@ export async function importParameters(sql: postgres.Sql, machineId: string, csv
       if (!machine) throw new ImportInputError(`no machine ${machineId}`);
       await tx`select set_config('ald.applying', 'on', true), set_config('ald.change_source', 'system', true),
                       set_config('ald.change_reason', 'ald-db import parameters', true)`;
-      // Components by name: created when missing, with the old id when no other component has it.
+      // Components by name, created (with the old id when no other component has it) the first
+      // time a row that goes in needs one: a refused row creates nothing.
       const componentIds = new Map<string, string>();
-      for (const name of new Set(accepted.map((a) => a.p.component_name))) {
+      const componentFor = async (name: string, oldId: string): Promise<string> => {
+        const known = componentIds.get(name);
+        if (known) return known;
         const [existing] = await tx<{ id: string }[]>`select id from public.machine_components where machine_id = ${machineId} and name = ${name}`;
         if (existing) {
           componentIds.set(name, existing.id);
-          continue;
+          return existing.id;
         }
-        const oldId = accepted.find((a) => a.p.component_name === name)!.p.component_id;
         const [taken] = await tx<{ n: number }[]>`select count(*)::int as n from public.machine_components where id = ${oldId}`;
         const [created] = taken.n > 0
           ? await tx<{ id: string }[]>`insert into public.machine_components (machine_id, name, component_type) values (${machineId}, ${name}, ${componentType(name)}) returning id`
           : await tx<{ id: string }[]>`insert into public.machine_components (id, machine_id, name, component_type) values (${oldId}, ${machineId}, ${name}, ${componentType(name)}) returning id`;
         componentIds.set(name, created.id);
         report.componentsCreated.push(name);
-      }
+        return created.id;
+      };
       for (const a of accepted) {
-        const p = { ...a.p, component_id: componentIds.get(a.p.component_name)! };
-        if (p.component_id !== a.p.component_id) a.notes.push(`component ${p.component_name} has id ${p.component_id} on this machine (the file says ${a.p.component_id})`);
-        const [existing] = await tx<Record<string, unknown>[]>`select * from public.component_parameters where id = ${p.id}`;
+        const [existing] = await tx<Record<string, unknown>[]>`select * from public.component_parameters where id = ${a.p.id}`;
         if (existing && existing.machine_id !== machineId) {
-          report.rows.push({ line: a.line, id: p.id, outcome: 'refused', reason: `id ${p.id} is a parameter of another machine (${String(existing.machine_id)})` });
+          report.rows.push({ line: a.line, id: a.p.id, outcome: 'refused', reason: `id ${a.p.id} is a parameter of another machine (${String(existing.machine_id)})` });
           continue;
         }
+        const p = { ...a.p, component_id: await componentFor(a.p.component_name, a.p.component_id) };
+        if (p.component_id !== a.p.component_id) a.notes.push(`component ${p.component_name} has id ${p.component_id} on this machine (the file says ${a.p.component_id})`);
         if (!existing) {
           const [clash] = await tx<{ id: string }[]>`select id from public.component_parameters where component_id = ${p.component_id} and name = ${p.name}`;
           if (clash) {
