@@ -6,6 +6,7 @@
 //
 // The benchmark drives it through this small interface; sdk-controller.ts implements it with the
 // SDK in src/.
+import type { Parameter } from '../src/index.ts';
 
 export interface Reading {
   parameterId: string;
@@ -22,11 +23,7 @@ export interface PlannedStep {
 }
 
 /** A parameter row as the plan and the RPCs return it (the columns the benchmark uses). */
-export interface ParameterRow {
-  id: string;
-  name: string;
-  component_id: string;
-}
+export type ParameterRow = Pick<Parameter, 'id' | 'name' | 'component_id'>;
 
 export interface StartedProcess {
   processId: string;

@@ -1,7 +1,8 @@
 // ald-db: the SDK an ALD machine controller uses to talk to its Supabase database.
 // Every controller step is one round trip; a cached parameter read is none (docs/design.md §2).
 export { createAldDb, AldDb } from './sdk/client.ts';
-export type { AldDbOptions, DirectOptions, SupabaseOptions, CacheOptions, AldDbEvents, AldDbStats } from './sdk/client.ts';
+export type { AldDbOptions, DirectOptions, SupabaseOptions, TransportOptions, CacheOptions, AldDbEvents, AldDbStats } from './sdk/client.ts';
+export type { Transport, RpcName, RpcArgs, CallOptions, PoolStats } from './sdk/transport/types.ts';
 export { AldDbError, ERROR_CODES } from './sdk/errors.ts';
 export type { AldDbErrorCode } from './sdk/errors.ts';
 export { flattenPlan } from './sdk/plan.ts';
@@ -22,3 +23,6 @@ export { usePreparedStatements, sessionUrlFor } from './sdk/transport/postgres.t
 export type { RetryPolicy } from './sdk/rpc-client.ts';
 export { DURATION_BUCKETS } from './sdk/metrics.ts';
 export type * from './sdk/types.ts';
+// The public schema as `supabase gen types typescript` writes it: `createClient<Database>(url, key)`.
+export type { Database, Json, Tables, TablesInsert, TablesUpdate, Enums } from './sdk/database.types.ts';
+export { Constants } from './sdk/database.types.ts';

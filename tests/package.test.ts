@@ -86,22 +86,28 @@ describe('the packed package installed into an empty project', () => {
     };
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
     const good = [
-      "import { createAldDb, type AldDb, type Parameter } from 'ald-db';",
+      "import { createClient } from '@supabase/supabase-js';",
+      "import { createAldDb, type AldDb, type Database, type Parameter } from 'ald-db';",
       "const db: AldDb = createAldDb({ databaseUrl: 'postgresql://localhost/x' });",
       "export async function read(id: string): Promise<number | null> {",
       "  const p: Parameter = await db.parameters.get(id);",
       "  return p.set_value;",
       "}",
+      "// The shipped Database type, as Supabase users use it: typed supabase.rpc.",
+      "const supabase = createClient<Database>('http://localhost:54321', 'key');",
+      "export const epochs = supabase.rpc('get_parameter_epochs', { machine_ids: [] });",
     ].join('\n');
     writeFileSync(join(project, 'consumer.ts'), good);
     const ok = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], project);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     // The same consumer with a wrong argument type must fail: the check is real.
-    writeFileSync(join(project, 'consumer.ts'), good.replace('db.parameters.get(id)', 'db.parameters.get(42)'));
+    // ...and so must an RPC argument the Database type does not have.
+    writeFileSync(join(project, 'consumer.ts'), good.replace('db.parameters.get(id)', 'db.parameters.get(42)').replace('{ machine_ids: [] }', '{ machine_id: [] }'));
     const bad = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], project);
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toMatch(/consumer\.ts.*TS2345/);
-  });
+    expect(bad.stdout).toMatch(/consumer\.ts\(10,.*machine_id/);
+  }, 120_000); // two tsc runs over the supabase-js declarations; a shared machine may need a minute
 
   it('runs `npx ald-db --help` from the installed package with plain node', async () => {
     const r = await run('npx', ['--no-install', 'ald-db', '--help'], project);

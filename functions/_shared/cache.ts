@@ -1,4 +1,5 @@
-// The isolate's parameter cache. Pure: no database, no clock but the injected one; the parameters
+// IsolateCache: the parameter cache of an Edge Function isolate (the SDK's is another class,
+// src/sdk/parameter-cache.ts). Pure: no database, no clock but the injected one; the parameters
 // function drives it. Three maps:
 //   rows     VersionedStore of parameter rows shared by everyone: a version never goes backwards,
 //            so a late reply cannot undo a newer row (e.g. one written through set-parameter).
@@ -12,7 +13,7 @@
 import { VersionedStore } from '../../src/sdk/versioned-store.ts';
 import type { ParameterRow } from './parameter-row.ts';
 
-export interface CacheOptions {
+export interface IsolateCacheOptions {
   ttlMs?: number;
   refreshAfterMs?: number;
   epochCheckMs?: number;
@@ -41,7 +42,7 @@ export interface WriteProbe {
   versionBefore: number;
 }
 
-export class ParameterCache {
+export class IsolateCache {
   readonly ttlMs: number;
   readonly refreshAfterMs: number;
   readonly epochCheckMs: number;
@@ -54,7 +55,7 @@ export class ParameterCache {
   private readonly refreshing = new Set<string>();
   private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(options: CacheOptions = {}) {
+  constructor(options: IsolateCacheOptions = {}) {
     this.ttlMs = options.ttlMs ?? 300_000;
     this.refreshAfterMs = options.refreshAfterMs ?? 60_000;
     this.epochCheckMs = options.epochCheckMs ?? 1_000;

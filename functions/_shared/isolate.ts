@@ -3,19 +3,19 @@
 // isolate (and every request it serves) shares them: that is what makes the cache a cache.
 // Handlers take them as parameters, so tests can pass their own.
 import { type Authenticator, createAuthenticator } from './auth.ts';
-import { ParameterCache } from './cache.ts';
+import { IsolateCache } from './cache.ts';
 import { config } from './config.ts';
 import { Db } from './db.ts';
 
 export interface Deps {
   /** Called only when a request needs the database, so OPTIONS and 4xx work without one. */
   db: () => Db;
-  cache: ParameterCache;
+  cache: IsolateCache;
   authenticate: Authenticator;
 }
 
 let db: Db | undefined;
-let cache: ParameterCache | undefined;
+let cache: IsolateCache | undefined;
 let authenticate: Authenticator | undefined;
 
 // `deno serve` stops on SIGINT/SIGTERM by letting the event loop drain, and idle pooled
@@ -45,10 +45,10 @@ export function sharedDb(): Db {
   return db;
 }
 
-export function sharedCache(): ParameterCache {
+export function sharedCache(): IsolateCache {
   if (!cache) {
     const c = config();
-    cache = new ParameterCache({
+    cache = new IsolateCache({
       ttlMs: c.cacheTtlMs,
       refreshAfterMs: c.cacheRefreshMs,
       epochCheckMs: c.epochCheckMs,

@@ -1,73 +1,14 @@
 // The parameter as the functions serve it: a component_parameters row, every column listed
-// explicitly (a column added to the table is not served until it is added here, and the tests
-// compare this list with the table). `version` moves on every change of the row and readings
+// explicitly (parameter-columns.ts: the row type is generated from the table, and the list must
+// name each of its columns). `version` moves on every change of the row and readings
 // live in process_data_points, so a row is a function of (id, version): see etag() in query.ts.
 import type { Row } from './db.ts';
+import { PARAMETER_COLUMN_NAMES, type ParameterRow } from './parameter-columns.ts';
 
-export interface ParameterRow {
-  id: string;
-  component_id: string;
-  machine_id: string;
-  name: string;
-  display_name: string | null;
-  unit: string | null;
-  data_type: string;
-  min_value: number | null;
-  max_value: number | null;
-  /** What was asked: the desired setpoint. */
-  set_value: number | null;
-  /** What the PLC confirmed (null until it confirmed a value); see setpoint-requests for what is pending. */
-  applied_value: number | null;
-  applied_at: string | null;
-  applied_version: number | null;
-  operand: string | null;
-  description: string | null;
-  show_in_ui: boolean;
-  show_in_graph: boolean;
-  is_writable: boolean;
-  is_active: boolean;
-  component_activated: boolean;
-  read_modbus_address: number | null;
-  read_modbus_type: string | null;
-  write_modbus_address: number | null;
-  write_modbus_type: string | null;
-  modbus_value_type: string | null;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+export type { ParameterRow } from './parameter-columns.ts';
 
 /** Select list for a component_parameters row aliased `p`, in ParameterRow's order. */
-export const PARAMETER_COLUMNS = [
-  'id',
-  'component_id',
-  'machine_id',
-  'name',
-  'display_name',
-  'unit',
-  'data_type',
-  'min_value',
-  'max_value',
-  'set_value',
-  'applied_value',
-  'applied_at',
-  'applied_version',
-  'operand',
-  'description',
-  'show_in_ui',
-  'show_in_graph',
-  'is_writable',
-  'is_active',
-  'component_activated',
-  'read_modbus_address',
-  'read_modbus_type',
-  'write_modbus_address',
-  'write_modbus_type',
-  'modbus_value_type',
-  'version',
-  'created_at',
-  'updated_at',
-].map((c) => `p.${c}`).join(', ');
+export const PARAMETER_COLUMNS = PARAMETER_COLUMN_NAMES.map((c) => `p.${c}`).join(', ');
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
 
@@ -80,7 +21,7 @@ export function toParameterRow(row: Row): ParameterRow {
     name: String(row.name),
     display_name: (row.display_name ?? null) as string | null,
     unit: (row.unit ?? null) as string | null,
-    data_type: String(row.data_type),
+    data_type: String(row.data_type) as ParameterRow['data_type'],
     min_value: (row.min_value ?? null) as number | null,
     max_value: (row.max_value ?? null) as number | null,
     set_value: (row.set_value ?? null) as number | null,
@@ -95,10 +36,10 @@ export function toParameterRow(row: Row): ParameterRow {
     is_active: Boolean(row.is_active),
     component_activated: Boolean(row.component_activated),
     read_modbus_address: (row.read_modbus_address ?? null) as number | null,
-    read_modbus_type: (row.read_modbus_type ?? null) as string | null,
+    read_modbus_type: (row.read_modbus_type ?? null) as ParameterRow['read_modbus_type'],
     write_modbus_address: (row.write_modbus_address ?? null) as number | null,
-    write_modbus_type: (row.write_modbus_type ?? null) as string | null,
-    modbus_value_type: (row.modbus_value_type ?? null) as string | null,
+    write_modbus_type: (row.write_modbus_type ?? null) as ParameterRow['write_modbus_type'],
+    modbus_value_type: (row.modbus_value_type ?? null) as ParameterRow['modbus_value_type'],
     // bigint; versions stay far below 2^53, and the cache compares them as numbers.
     version: Number(row.version),
     created_at: iso(row.created_at),

@@ -6,6 +6,7 @@ import { z } from 'npm:zod@4.6.7';
 import { ARGS } from '../_shared/db.ts';
 import { HttpError } from '../_shared/http.ts';
 import { PARAMETER_COLUMNS, type ParameterRow } from '../_shared/parameter-row.ts';
+import { rpcCall } from '../_shared/rpc-call.ts';
 import { parseWith } from '../_shared/validation.ts';
 
 export type QueryKind = 'machine' | 'components' | 'ids';
@@ -77,18 +78,21 @@ const MACHINES: Record<QueryKind, string> = {
 };
 
 const ROWS: Record<QueryKind, string> = {
-  machine: `select ${PARAMETER_COLUMNS} from public.get_machine_parameters((${IDS})[1]) p`,
-  components: `select ${PARAMETER_COLUMNS} from public.get_component_parameters_bulk(${IDS}) p`,
-  ids: `select ${PARAMETER_COLUMNS} from public.get_parameters(${IDS}) p`,
+  machine: `select ${PARAMETER_COLUMNS} from ${rpcCall('get_machine_parameters', { machine_id: `(${IDS})[1]` })} p`,
+  components: `select ${PARAMETER_COLUMNS} from ${rpcCall('get_component_parameters_bulk', { component_ids: IDS })} p`,
+  ids: `select ${PARAMETER_COLUMNS} from ${rpcCall('get_parameters', { parameter_ids: IDS })} p`,
 };
+
+const epochsOf = (machines: string) =>
+  `select e.machine_id, e.epoch from ${rpcCall('get_parameter_epochs', { machine_ids: machines })} e`;
 
 /** Statements of a fetch: [epochs of the machines involved, the rows]. */
 export function fetchStatements(kind: QueryKind): [string, string] {
-  return [`select e.machine_id, e.epoch from public.get_parameter_epochs(${MACHINES[kind]}) e`, ROWS[kind]];
+  return [epochsOf(MACHINES[kind]), ROWS[kind]];
 }
 
 /** Statement of an epoch check, with args {ids: machine ids}. */
-export const EPOCHS_STATEMENT = `select e.machine_id, e.epoch from public.get_parameter_epochs(${IDS}) e`;
+export const EPOCHS_STATEMENT = epochsOf(IDS);
 
 /** RPC named in metrics for each kind. */
 export const OPERATION: Record<QueryKind, string> = {

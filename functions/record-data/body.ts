@@ -1,8 +1,8 @@
 // Pure parts of record-data: the two body shapes and their conversion into the parallel arrays of
 // record_process_data (one call for a tick or for a whole buffered backlog).
 import { z } from 'npm:zod@4.6.7';
-import { ARGS } from '../_shared/db.ts';
 import { HttpError } from '../_shared/http.ts';
+import { fromArgs, rpcCall } from '../_shared/rpc-call.ts';
 
 const uuid = z.guid({ error: 'must be a uuid' });
 const timestamp = z.iso.datetime({
@@ -87,9 +87,6 @@ export function toRecordArgs(body: TickBody | BatchBody, maxRows: number): Recor
   };
 }
 
-export const RECORD_STATEMENT = `select public.record_process_data(
-  process_id => (${ARGS} ->> 'process_id')::uuid,
-  parameter_ids => (${ARGS} ->> 'parameter_ids')::uuid[],
-  "values" => (${ARGS} ->> 'values')::double precision[],
-  timestamps => (${ARGS} ->> 'timestamps')::timestamptz[],
-  set_points => (${ARGS} ->> 'set_points')::double precision[]) as inserted`;
+export const RECORD_STATEMENT = `select ${
+  rpcCall('record_process_data', fromArgs('process_id', 'parameter_ids', 'values', 'timestamps', 'set_points'))
+} as inserted`;

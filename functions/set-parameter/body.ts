@@ -2,6 +2,7 @@
 import { z } from 'npm:zod@4.6.7';
 import { ARGS } from '../_shared/db.ts';
 import { PARAMETER_COLUMNS } from '../_shared/parameter-row.ts';
+import { fromArgs, rpcCall } from '../_shared/rpc-call.ts';
 
 /** Largest accepted body: a setpoint with a reason fits in far less. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -42,17 +43,16 @@ const REQUEST = `select r.* from public.setpoint_requests r
 
 /**
  * [probe before, the write, epoch after, the request]. The probes cost no round trip (same message) and let
- * the cache keep its other entries current after this write (ParameterCache.noteWrite).
+ * the cache keep its other entries current after this write (IsolateCache.noteWrite).
  */
 export const WRITE_STATEMENTS: readonly string[] = [
   PROBE,
-  `select ${PARAMETER_COLUMNS} from public.set_parameter_value(
-     parameter_id => (${ARGS} ->> 'parameter_id')::uuid,
-     value => (${ARGS} ->> 'value')::double precision,
-     expected_version => (${ARGS} ->> 'expected_version')::bigint,
-     source => 'api',
-     reason => ${ARGS} ->> 'reason',
-     request_id => (${ARGS} ->> 'request_id')::uuid) p`,
+  `select ${PARAMETER_COLUMNS} from ${
+    rpcCall('set_parameter_value', {
+      ...fromArgs('parameter_id', 'value', 'expected_version', 'reason', 'request_id'),
+      source: `'api'`,
+    })
+  } p`,
   PROBE,
   REQUEST,
 ];

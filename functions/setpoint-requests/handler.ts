@@ -3,18 +3,15 @@
 // for a UI that shows what is not yet in force; include_closed adds applied, failed and superseded
 // ones. One get_setpoint_requests call as the caller: RLS shows only machines they may view (an
 // invisible machine is 404). Not cached: a UI polls it, or follows setpoint_requests by Realtime.
-import { ARGS } from '../_shared/db.ts';
 import { endpoint, type FetchHandler, type RequestContext } from '../_shared/endpoint.ts';
 import { HttpError, jsonResponse } from '../_shared/http.ts';
 import { type Deps, deps as isolateDeps } from '../_shared/isolate.ts';
+import { fromArgs, rpcCall } from '../_shared/rpc-call.ts';
 import { toSetpointRequest } from '../_shared/setpoint-request.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const LIST_STATEMENT = `select r.* from public.get_setpoint_requests(
-  machine_id => (${ARGS} ->> 'machine_id')::uuid,
-  include_closed => (${ARGS} ->> 'include_closed')::boolean,
-  max_rows => (${ARGS} ->> 'max_rows')::integer) r`;
+export const LIST_STATEMENT = `select r.* from ${rpcCall('get_setpoint_requests', fromArgs('machine_id', 'include_closed', 'max_rows'))} r`;
 
 export function parseListQuery(params: URLSearchParams): { machine_id: string; include_closed: boolean; max_rows: number } {
   for (const key of params.keys()) {

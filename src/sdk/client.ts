@@ -2,9 +2,11 @@
 //   { databaseUrl }  postgres.js pool; the cache LISTENs for changes on a session connection.
 //   { supabase }     supabase-js client; every call is one PostgREST request; the cache checks
 //                    the machines' epoch rows (at most every epochCheckMs) instead of LISTEN.
+//   { transport }    a Transport of the caller's (as supabase-js accepts `fetch`): tests, or a
+//                    transport of your own; the cache checks epochs through it, as over HTTP.
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Registry } from 'prom-client';
-import { EpochCoherence, ListenCoherence, type EpochRow } from './coherence.ts';
+import { EpochCoherence, ListenCoherence, type CoherenceDriver, type EpochRow } from './coherence.ts';
 import { AldDbError, closedError, invalidArgument } from './errors.ts';
 import { Emitter } from './emitter.ts';
 import { ParameterChangeListener } from './listener.ts';
@@ -58,7 +60,17 @@ export interface SupabaseOptions extends CommonOptions {
   supabase: SupabaseClient<any, any, any>;
 }
 
-export type AldDbOptions = DirectOptions | SupabaseOptions;
+export interface TransportOptions extends CommonOptions {
+  /**
+   * Every RPC goes through this transport (one call() per attempt); the SDK's retries, cache,
+   * recorder and metrics sit above it as with the built-in ones. There is no LISTEN session: the
+   * cache checks the machines' epochs (get_parameter_epochs through the transport), as over HTTP.
+   * close() closes it.
+   */
+  transport: Transport;
+}
+
+export type AldDbOptions = DirectOptions | SupabaseOptions | TransportOptions;
 
 export interface AldDbEvents {
   /** A change notification reached the cache (direct transport). */
@@ -109,18 +121,22 @@ export class AldDb extends Emitter<AldDbEvents> {
   private readonly rpc: RpcClient;
   private readonly cache: ParameterCache;
   private readonly listener: ParameterChangeListener | undefined;
+  /** What vouches for the cache's memory (LISTEN or epoch checks); stopped by close(). */
+  private readonly coherence: CoherenceDriver;
   private readonly recorders = new Set<Recorder>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: AldDbOptions) {
     super();
     const now = options.now ?? Date.now;
-    this.transport = 'supabase' in options && options.supabase
-      ? new SupabaseTransport(options.supabase)
-      : new PostgresTransport((options as DirectOptions).databaseUrl, (options as DirectOptions).pool, (options as DirectOptions).applicationName);
+    this.transport = 'transport' in options && options.transport
+      ? options.transport
+      : 'supabase' in options && options.supabase
+        ? new SupabaseTransport(options.supabase)
+        : new PostgresTransport((options as DirectOptions).databaseUrl, (options as DirectOptions).pool, (options as DirectOptions).applicationName);
     this.metricsState = new Metrics({
       pool: () => this.transport.pool(),
-      cacheEntries: () => this.cache.store.size,
+      cacheEntries: () => this.cache.size,
       cacheCoherent: () => this.cache.coherent,
       backlog: () => this.backlog(),
     });
@@ -142,7 +158,7 @@ export class AldDb extends Emitter<AldDbEvents> {
     this.commands = new CommandsApi(this.rpc);
     this.process = new ProcessApi(this.rpc, this.cache);
 
-    if (this.transport.kind === 'postgres') {
+    if (typeof (options as DirectOptions).databaseUrl === 'string') {
       const o = options as DirectOptions;
       this.setpoints = new SetpointsApi(this.rpc, {
         url: o.listenUrl ?? sessionUrlFor(o.databaseUrl),
@@ -158,12 +174,13 @@ export class AldDb extends Emitter<AldDbEvents> {
       });
       this.listener.on('up', () => this.emit('connected'));
       this.listener.on('down', (e) => this.emit('disconnected', e));
-      new ListenCoherence(this.cache, this.listener, { baseMs: 100, maxMs: 5000 }, (e) => this.emit('error', asAldError(e))).start();
+      this.coherence = new ListenCoherence(this.cache, this.listener, { baseMs: 100, maxMs: 5000 }, (e) => this.emit('error', asAldError(e)));
     } else {
       this.setpoints = new SetpointsApi(this.rpc, undefined);
       const fetchEpochs = (machineIds: string[]) => this.rpc.once<EpochRow[]>('get_parameter_epochs', { machine_ids: machineIds });
-      new EpochCoherence(this.cache, fetchEpochs, cacheOptions.epochCheckMs ?? 1000, now).start();
+      this.coherence = new EpochCoherence(this.cache, fetchEpochs, cacheOptions.epochCheckMs ?? 1000, now);
     }
+    this.coherence.start();
     this.cache.startHotRefresh((e) => this.emit('error', asAldError(e)));
   }
 
@@ -210,7 +227,7 @@ export class AldDb extends Emitter<AldDbEvents> {
       roundTrips: { ...m.roundTrips },
       errors: { ...m.errors },
       retries: m.retries,
-      cache: { ...m.cache, hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses), entries: this.cache.store.size, coherent: this.cache.coherent },
+      cache: { ...m.cache, hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses), entries: this.cache.size, coherent: this.cache.coherent },
       listener: this.listener ? { subscribed: this.listener.subscribed, reconnects: this.listener.reconnects, pid: this.listener.pid } : null,
       pool: this.transport.pool(),
       recorder: { open: this.recorders.size, bufferedRows: backlog.rows, bufferedTicks: backlog.ticks, ...m.recorder },
@@ -227,7 +244,7 @@ export class AldDb extends Emitter<AldDbEvents> {
       await this.setpoints.closeAll();
       this.cache.stop();
       // Nothing is served from memory after close: every read reaches the closed RPC client.
-      this.cache.suspend();
+      this.coherence.stop();
       this.rpc.markClosed();
       await this.listener?.close();
       await this.transport.close();
@@ -249,16 +266,21 @@ export class AldDb extends Emitter<AldDbEvents> {
 /** Creates a client. See AldDbOptions; nothing connects until the first call (except LISTEN). */
 export function createAldDb(options: AldDbOptions): AldDb {
   if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('createAldDb', 'createAldDb must be called with { databaseUrl } or { supabase }', options);
+    throw invalidArgument('createAldDb', 'createAldDb must be called with { databaseUrl }, { supabase } or { transport }', options);
   }
   const hasUrl = typeof (options as DirectOptions).databaseUrl === 'string';
   const hasSupabase = typeof (options as SupabaseOptions).supabase === 'object' && (options as SupabaseOptions).supabase !== null;
-  if (hasUrl === hasSupabase) {
+  const transport = (options as TransportOptions).transport;
+  const hasTransport = typeof transport === 'object' && transport !== null;
+  if (Number(hasUrl) + Number(hasSupabase) + Number(hasTransport) !== 1) {
     // Echo the keys only: the values may hold a password.
     throw new AldDbError({
       code: 'ALD_INVALID_ARGUMENT', operation: 'createAldDb',
-      message: `createAldDb must be called with exactly one of databaseUrl (a string) or supabase (a client), but got an object with keys: ${JSON.stringify(Object.keys(options))}`,
+      message: `createAldDb must be called with exactly one of databaseUrl (a string), supabase (a client) or transport (a Transport), but got an object with keys: ${JSON.stringify(Object.keys(options))}`,
     });
+  }
+  if (hasTransport && (typeof transport.call !== 'function' || typeof transport.pool !== 'function' || typeof transport.close !== 'function')) {
+    throw invalidArgument('createAldDb', 'transport must have call(rpc, args, options), pool() and close() methods', Object.keys(transport));
   }
   return new AldDb(options);
 }

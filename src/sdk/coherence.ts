@@ -13,12 +13,27 @@
 // is seen for the first time) has its cached rows refetched in one call.
 // Staleness bound: a row served from memory reflects every change committed before the start of
 // an epoch check of its machine that began at most epochCheckMs (default 1000 ms) earlier.
-import type { ParameterChangeListener } from './listener.ts';
+import type { ParameterChange, ParameterChangeListener } from './listener.ts';
+import type { AldDbError } from './errors.ts';
 import type { ParameterCache } from './parameter-cache.ts';
 import { backoffDelay, sleep, type BackoffOptions } from './retry.ts';
 
-export class ListenCoherence {
+/** What vouches for the cache's memory; owned by AldDb, which stops it on close(). */
+export interface CoherenceDriver {
+  start(): void;
+  /** Nothing is served from memory any more and no background work is started. */
+  stop(): void;
+}
+
+export class ListenCoherence implements CoherenceDriver {
   private resyncing: Promise<void> | undefined;
+  private stopped = false;
+  private readonly onChange = (change: ParameterChange) => this.cache.applyChange(change);
+  private readonly onDown = (_error: AldDbError) => this.cache.suspend();
+  private readonly onUp = () => {
+    if (this.stopped) return;
+    this.resyncing ??= this.resyncWhileUp().finally(() => (this.resyncing = undefined));
+  };
 
   constructor(
     private readonly cache: ParameterCache,
@@ -29,17 +44,25 @@ export class ListenCoherence {
 
   start(): void {
     this.cache.setGate(() => this.cache.coherent);
-    this.listener.on('change', (change) => this.cache.applyChange(change));
-    this.listener.on('down', () => this.cache.suspend());
-    this.listener.on('up', () => {
-      this.resyncing ??= this.resyncWhileUp().finally(() => (this.resyncing = undefined));
-    });
+    this.listener.on('change', this.onChange);
+    this.listener.on('down', this.onDown);
+    this.listener.on('up', this.onUp);
     this.listener.start();
+  }
+
+  /** Stops resyncing and hearing changes; the listener itself is closed by its owner. */
+  stop(): void {
+    this.stopped = true;
+    this.listener.off('change', this.onChange);
+    this.listener.off('down', this.onDown);
+    this.listener.off('up', this.onUp);
+    this.cache.setGate(() => false);
+    this.cache.suspend();
   }
 
   /** Resync after (re)subscribing; retried with backoff while the session stays up. */
   private async resyncWhileUp(): Promise<void> {
-    for (let attempt = 0; this.listener.subscribed && !this.cache.coherent; attempt++) {
+    for (let attempt = 0; !this.stopped && this.listener.subscribed && !this.cache.coherent; attempt++) {
       try {
         if (await this.cache.resync()) return;
       } catch (error) {
@@ -55,12 +78,13 @@ export interface EpochRow {
   epoch: number | string;
 }
 
-export class EpochCoherence {
+export class EpochCoherence implements CoherenceDriver {
   /** Last epoch seen per machine. */
   private readonly known = new Map<string, number>();
   /** When the last successful check that covered the machine started (cache clock). */
   private readonly checkedAt = new Map<string, number>();
   private inFlight: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly cache: ParameterCache,
@@ -70,8 +94,15 @@ export class EpochCoherence {
   ) {}
 
   start(): void {
-    this.cache.coherent = true;
+    this.cache.vouch();
     this.cache.setGate((ids) => this.ensureFresh(ids));
+  }
+
+  /** No more epoch checks; nothing is served from memory. */
+  stop(): void {
+    this.stopped = true;
+    this.cache.setGate(() => false);
+    this.cache.suspend();
   }
 
   /**
@@ -82,8 +113,9 @@ export class EpochCoherence {
     // Nothing cached: every read is a miss whatever the epochs say, so do not spend a round trip.
     // And nothing in memory needs vouching for: rows fetched from now on may be kept (the next
     // check compares their machines' epochs with the last ones seen).
-    if (this.cache.store.size === 0) {
-      if (!this.inFlight) this.cache.coherent = true;
+    if (this.stopped) return false;
+    if (this.cache.size === 0) {
+      if (!this.inFlight) this.cache.vouch();
       return this.cache.coherent;
     }
     if (this.isFresh(ids)) return true;
@@ -96,7 +128,7 @@ export class EpochCoherence {
     if (!this.cache.coherent) return false;
     const now = this.now();
     for (const id of ids) {
-      const entry = this.cache.store.peek(id);
+      const entry = this.cache.peek(id);
       if (!entry) continue; // a miss whatever the epochs say
       const checked = this.checkedAt.get(entry.row.machine_id);
       if (checked === undefined || now - checked >= this.epochCheckMs) return false;
@@ -120,7 +152,7 @@ export class EpochCoherence {
     const wasCoherent = this.cache.coherent;
     if (changed.size > 0 || !wasCoherent) {
       // After an interrupted resync nothing is vouched for any more: refetch everything.
-      const ids = wasCoherent ? this.cache.idsOfMachines(changed) : this.cache.store.ids();
+      const ids = wasCoherent ? this.cache.idsOfMachines(changed) : this.cache.ids();
       this.cache.suspend();
       try {
         if (!(await this.cache.resync(ids))) throw new Error('resync interrupted');

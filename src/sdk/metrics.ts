@@ -78,7 +78,12 @@ export class Metrics {
   private readonly recorderRetryCounter: Counter;
   private readonly nonFiniteCounter: Counter;
 
-  constructor(sources: MetricSources) {
+  /** Sources left out read as idle (nothing pooled, cached or buffered): a cache tested alone. */
+  constructor(given: Partial<MetricSources> = {}) {
+    const sources: MetricSources = {
+      pool: () => ({ max: 0, inUse: 0, waiting: 0 }), cacheEntries: () => 0, cacheCoherent: () => false, backlog: () => ({ rows: 0, ticks: 0 }),
+      ...given,
+    };
     const registers = [this.registry];
     const cache = this.cache;
     this.duration = new Histogram({

@@ -6,10 +6,11 @@
 //     cannot replace version 5, and a change announced for version 5 keeps any reply below 5 out,
 //     even one that was already in flight when the announcement came.
 //  2. Coherence is explicit. `coherent` is true only while a coherence driver (src/coherence.ts)
-//     vouches for memory: the LISTEN session is up and the resync after it has completed, or the
-//     epoch check is recent. `generation` moves whenever that guarantee was interrupted; a fetch
-//     stores its rows only if it started coherent and finished in the same generation, because a
-//     change made while nobody listened may postdate the rows it fetched.
+//     vouches for memory (vouch(), or a completed resync()): the LISTEN session is up and the
+//     resync after it has completed, or the epoch check is recent. A generation counter moves
+//     whenever that guarantee was interrupted (suspend()); a fetch stores its rows only if it
+//     started coherent and finished in the same generation, because a change made while nobody
+//     listened may postdate the rows it fetched. Only the cache's own methods change these.
 //
 // Concurrent misses of one tick are coalesced into one get_parameters call by DataLoader
 // (batched per tick, its own cache off: the store is the cache).
@@ -18,7 +19,7 @@ import { Emitter } from './emitter.ts';
 import type { ParameterChange } from './listener.ts';
 import type { Metrics } from './metrics.ts';
 import type { Parameter } from './types.ts';
-import { VersionedStore } from './versioned-store.ts';
+import { VersionedStore, type StoreEntry } from './versioned-store.ts';
 
 /** The database's limit on ids per get_parameters call. */
 export const MAX_IDS_PER_CALL = 10_000;
@@ -48,12 +49,12 @@ export type FetchParameters = (ids: string[]) => Promise<Parameter[]>;
 export type CoherenceGate = (ids: readonly string[]) => boolean | Promise<boolean>;
 
 export class ParameterCache extends Emitter<CacheEvents> {
-  readonly store: VersionedStore<Parameter>;
-  /** Memory may be served (subject to the gate). Set by the coherence driver. */
-  coherent = false;
+  private readonly store: VersionedStore<Parameter>;
+  /** Memory may be served (subject to the gate). */
+  private isCoherent = false;
   /** Moves whenever coherence was interrupted; fetches across a move are not stored. */
-  generation = 0;
-  private gate: CoherenceGate = () => this.coherent;
+  private generation = 0;
+  private gate: CoherenceGate = () => this.isCoherent;
   private readonly loader: DataLoader<string, Parameter | null>;
   private refreshTimer: NodeJS.Timeout | undefined;
 
@@ -65,6 +66,36 @@ export class ParameterCache extends Emitter<CacheEvents> {
 
   setGate(gate: CoherenceGate): void {
     this.gate = gate;
+  }
+
+  /** Whether memory may be served (subject to the gate): vouched for and not suspended since. */
+  get coherent(): boolean {
+    return this.isCoherent;
+  }
+
+  /** Rows held in memory. */
+  get size(): number {
+    return this.store.size;
+  }
+
+  /** A coherence driver vouches for memory from now on (until the next suspend()). */
+  vouch(): void {
+    this.isCoherent = true;
+  }
+
+  /** The entry of id as stored (whatever its age), without marking it read. */
+  peek(id: string): StoreEntry<Parameter> | undefined {
+    return this.store.peek(id);
+  }
+
+  /** Every id held in memory. */
+  ids(): string[] {
+    return this.store.ids();
+  }
+
+  /** Drops the row of id from memory; its version floor is kept, so older replies stay out. */
+  forget(id: string): void {
+    this.store.delete(id);
   }
 
   /** Starts the periodic bulk refresh; a failed refresh is reported and tried again next period. */
@@ -121,7 +152,7 @@ export class ParameterCache extends Emitter<CacheEvents> {
    */
   async fill<T>(fetch: () => Promise<T>, rowsOf: (result: T) => Parameter[]): Promise<T> {
     const generation = this.generation;
-    const storable = this.coherent;
+    const storable = this.isCoherent;
     const result = await fetch();
     this.absorb(rowsOf(result), storable && generation === this.generation);
     return result;
@@ -152,7 +183,7 @@ export class ParameterCache extends Emitter<CacheEvents> {
 
   /** Coherence was interrupted: stop serving memory until a resync completes. */
   suspend(): void {
-    this.coherent = false;
+    this.isCoherent = false;
     this.generation++;
   }
 
@@ -171,7 +202,7 @@ export class ParameterCache extends Emitter<CacheEvents> {
       seen.add(row.id);
     }
     for (const id of ids) if (!seen.has(id)) this.store.delete(id);
-    this.coherent = true;
+    this.isCoherent = true;
     this.metrics.cacheResynced();
     this.emit('resync', { ids: ids.length, rows: rows.length });
     return true;
@@ -179,7 +210,7 @@ export class ParameterCache extends Emitter<CacheEvents> {
 
   /** Refetches the rows read during the last interval (one call), so hot rows never age out. */
   async refreshHot(): Promise<void> {
-    if (!this.coherent) return;
+    if (!this.isCoherent) return;
     const ids = this.store.hotIds(this.options.hotRefreshMs, this.options.hotRefreshMs);
     if (ids.length === 0) return;
     const rows = await this.fill(() => this.fetchChunked(ids), (r) => r);

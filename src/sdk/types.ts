@@ -1,68 +1,29 @@
 // The shapes the RPC functions return, as JSON (bigint as number, timestamps as ISO strings).
 // Both transports return exactly these objects.
 
-export type ParameterDataType = 'float' | 'integer' | 'binary';
-export type ModbusRegisterType = 'coil' | 'discrete_input' | 'input_register' | 'holding_register';
-export type ModbusValueType = 'bool' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32';
-export type StepType = 'valve' | 'purge' | 'parameter' | 'loop';
-export type ChangeSource = 'operator' | 'recipe' | 'controller' | 'api' | 'system' | 'plc';
-export type StepExecutionStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'aborted';
-export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'aborted';
+import type { Enums, Tables } from './database.types.ts';
 
-/** A row of public.component_parameters. */
-export interface Parameter {
-  id: string;
-  component_id: string;
-  machine_id: string;
-  name: string;
-  display_name: string | null;
-  unit: string | null;
-  data_type: ParameterDataType;
-  min_value: number | null;
-  max_value: number | null;
-  /** The desired setpoint (what was asked). Readings are not kept here: they go to process_data_points (the recorder). */
-  set_value: number | null;
-  /** The setpoint the PLC confirmed (ack_setpoint_requests or report_plc_values); null until it confirmed one. */
-  applied_value: number | null;
-  /** When the PLC confirmed applied_value. */
-  applied_at: string | null;
-  /** The parameter version whose set_value the PLC confirmed; null when the PLC reported a value no version asked for. */
-  applied_version: number | null;
-  /** The PLC tag of the parameter. */
-  operand: string | null;
-  description: string | null;
-  show_in_ui: boolean;
-  show_in_graph: boolean;
-  is_writable: boolean;
-  is_active: boolean;
-  component_activated: boolean;
-  read_modbus_address: number | null;
-  read_modbus_type: ModbusRegisterType | null;
-  write_modbus_address: number | null;
-  write_modbus_type: ModbusRegisterType | null;
-  modbus_value_type: ModbusValueType | null;
-  /** Bumped by the database on every change except the last reading; never goes backwards. */
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+// The row and enum types come from the generated Database type (src/sdk/database.types.ts,
+// `npm run gen:types`), so a column or enum value changed in a migration changes them here too.
+export type ParameterDataType = Enums<'parameter_data_type'>;
+export type ModbusRegisterType = Enums<'modbus_register_type'>;
+export type ModbusValueType = Enums<'modbus_value_type'>;
+export type StepType = Enums<'step_type'>;
+export type ChangeSource = Enums<'change_source'>;
+export type StepExecutionStatus = Enums<'step_execution_status'>;
+export type ExecutionStatus = Enums<'execution_status'>;
+export type CommandType = Enums<'command_type'>;
+export type CommandStatus = Enums<'command_status'>;
 
-/** A row of public.recipe_commands. */
-export interface Command {
-  id: string;
-  machine_id: string;
-  command_type: 'start_recipe' | 'stop_recipe' | 'pause_recipe' | 'resume_recipe' | 'set_parameter';
-  recipe_id: string | null;
-  parameters: Record<string, unknown>;
-  status: 'pending' | 'claimed' | 'executing' | 'completed' | 'failed' | 'cancelled';
-  created_by: string | null;
-  created_at: string;
-  claimed_at: string | null;
-  claimed_by: string | null;
-  completed_at: string | null;
-  process_id: string | null;
-  error_message: string | null;
-}
+/**
+ * A row of public.component_parameters. `set_value` is the setpoint (readings go to
+ * process_data_points, the recorder); `version` is bumped by the database on every change of the
+ * row and never goes backwards.
+ */
+export type Parameter = Tables<'component_parameters'>;
+
+/** A row of public.recipe_commands (`parameters` is a JSON object). */
+export type Command = Omit<Tables<'recipe_commands'>, 'parameters'> & { parameters: Record<string, unknown> };
 
 /** One step of a plan, nested: a loop carries its children. */
 export interface PlanStep {
@@ -124,34 +85,10 @@ export interface ProcessSummary {
   replayed: boolean;
 }
 
-export type SetpointRequestStatus = 'pending' | 'claimed' | 'applied' | 'failed' | 'superseded';
+export type SetpointRequestStatus = Enums<'setpoint_request_status'>;
 
 /** A row of public.setpoint_requests: one accepted change of a desired setpoint on its way to the PLC. */
-export interface SetpointRequest {
-  id: string;
-  machine_id: string;
-  parameter_id: string;
-  value: number;
-  /** The parameter version that carries this value; applied_version once applied. */
-  version: number;
-  requested_by: string | null;
-  requested_by_role: string;
-  source: ChangeSource;
-  reason: string | null;
-  request_id: string | null;
-  status: SetpointRequestStatus;
-  created_at: string;
-  claimed_at: string | null;
-  claimed_by: string | null;
-  claim_expires_at: string | null;
-  claim_count: number;
-  superseded_by: string | null;
-  acked_at: string | null;
-  ack_ok: boolean | null;
-  ack_value: number | null;
-  error: string | null;
-  applied_at: string | null;
-}
+export type SetpointRequest = Tables<'setpoint_requests'>;
 
 /** A request as claim_setpoint_requests returns it: with what the controller needs to write the PLC. */
 export interface ClaimedSetpoint {

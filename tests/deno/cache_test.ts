@@ -1,6 +1,6 @@
-// ParameterCache on a fake clock: what it serves, when it stops, and what it never does.
+// IsolateCache on a fake clock: what it serves, when it stops, and what it never does.
 import assert from 'node:assert/strict';
-import { ParameterCache } from '../../functions/_shared/cache.ts';
+import { IsolateCache } from '../../functions/_shared/cache.ts';
 import type { ParameterRow } from '../../functions/_shared/parameter-row.ts';
 
 const M1 = 'm1';
@@ -41,7 +41,7 @@ function row(id: string, version: number, machine = M1, setValue = version): Par
 
 function setup(options: { epochCheckMs?: number; refreshAfterMs?: number; ttlMs?: number; maxEntries?: number } = {}) {
   const clock = { t: 1_000_000 };
-  const cache = new ParameterCache({
+  const cache = new IsolateCache({
     epochCheckMs: 1000,
     refreshAfterMs: 60_000,
     ttlMs: 300_000,

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fc from 'npm:fast-check@4.11.0';
 import postgres from 'postgres';
-import { ParameterCache } from '../../functions/_shared/cache.ts';
+import { IsolateCache } from '../../functions/_shared/cache.ts';
 import { createMetricsHandler } from '../../functions/metrics/handler.ts';
 import { createParametersHandler } from '../../functions/parameters/handler.ts';
 import { createRecordDataHandler } from '../../functions/record-data/handler.ts';
@@ -232,7 +232,7 @@ const machineE = async () => (e ??= await createMachineE());
 
 dbTest('fuzz: set-parameter answers any body with 2xx/4xx JSON, never leaks, and changes nothing on 4xx', async () => {
   const E = await machineE();
-  const set = createSetParameterHandler({ cache: new ParameterCache() });
+  const set = createSetParameterHandler({ cache: new IsolateCache() });
   const ids = [...Object.values(E.params)];
   const structured = fc.tuple(mixed({
     parameter_id: fc.constantFrom(E.params.temp, E.params.temp, E.params.period, E.params.power, E.params.reading),
@@ -256,7 +256,7 @@ dbTest('fuzz: set-parameter answers any body with 2xx/4xx JSON, never leaks, and
 
 dbTest('fuzz: record-data answers any body with 2xx/4xx JSON, never leaks, and changes nothing on 4xx', async () => {
   const E = await machineE();
-  const record = createRecordDataHandler({ cache: new ParameterCache() });
+  const record = createRecordDataHandler({ cache: new IsolateCache() });
   const params = [...Object.values(E.params), parameterId('bench_heater', 'temperature_read')];
   const ts = fc.oneof(
     { weight: 6, arbitrary: fc.integer({ min: -7200, max: 600 }).map((s) => new Date(Date.now() + s * 1000).toISOString()) },
@@ -286,7 +286,7 @@ dbTest('fuzz: record-data answers any body with 2xx/4xx JSON, never leaks, and c
 
 dbTest('fuzz: parameters answers any query string with 2xx/304/4xx, never leaks, and never writes', async () => {
   const E = await machineE();
-  const get = createParametersHandler({ cache: new ParameterCache() });
+  const get = createParametersHandler({ cache: new IsolateCache() });
   const pool = [E.machine, E.component, ...Object.values(E.params), MACHINE_A, MACHINE_B, parameterId('chamber_heater', 'kp')];
   const value = fc.oneof(
     { weight: 5, arbitrary: fc.array(uuidish(pool).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))), { minLength: 1, maxLength: 4 }).map((xs) => xs.join(',')) },
@@ -332,7 +332,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const E = await machineE();
-    const set = createSetParameterHandler({ cache: new ParameterCache() });
+    const set = createSetParameterHandler({ cache: new IsolateCache() });
     const failures: string[] = [];
     for (const [name, tok] of Object.entries(ODD_SUBJECTS)) {
       const text = JSON.stringify({ parameter_id: E.params.temp, value: 42 });

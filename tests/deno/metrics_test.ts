@@ -1,11 +1,34 @@
 // GET /metrics: Prometheus text of the isolate's shared registry.
 import assert from 'node:assert/strict';
-import { ParameterCache } from '../../functions/_shared/cache.ts';
+import { IsolateCache } from '../../functions/_shared/cache.ts';
+import { registry } from '../../functions/_shared/metrics.ts';
+import { compareMetrics, edgeMetricsOfReadme, type MetricShape } from '../../scripts/readme-tables.ts';
 import { createMetricsHandler } from '../../functions/metrics/handler.ts';
 import { createParametersHandler } from '../../functions/parameters/handler.ts';
 import { COMPONENT_CHAMBER_HEATER, dbTest, req } from './helpers.ts';
 
 const metrics = createMetricsHandler();
+const readme = Deno.readTextFileSync(new URL('../../README.md', import.meta.url));
+
+const registered = (): MetricShape[] =>
+  registry.getMetricsAsArray().map((m) => ({
+    name: m.name,
+    labels: [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])],
+  }));
+
+Deno.test('metrics: the README lists every Edge metric with its labels, and nothing else', () => {
+  assert.deepEqual(compareMetrics(edgeMetricsOfReadme(readme), registered(), 'the README'), []);
+});
+
+Deno.test('metrics: a metric or a label on one side only is reported', () => {
+  const changed = readme.replace('`ald_edge_cache_hit_ratio`', '`ald_edge_cache_hit_rate`')
+    .replace('`ald_edge_requests_total{function,method,status}`', '`ald_edge_requests_total{function,status}`');
+  assert.deepEqual(compareMetrics(edgeMetricsOfReadme(changed), registered(), 'the README'), [
+    'ald_edge_cache_hit_ratio is registered but missing from the README',
+    'ald_edge_cache_hit_rate is in the README but not registered',
+    'ald_edge_requests_total: the README gives labels {function,status}, the registry {function,method,status}',
+  ]);
+});
 
 function sample(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -13,7 +36,7 @@ function sample(text: string, name: string): number {
 }
 
 dbTest('metrics: reports cache hits, misses, hit ratio, round trips and latency', async () => {
-  const parameters = createParametersHandler({ cache: new ParameterCache() });
+  const parameters = createParametersHandler({ cache: new IsolateCache() });
   const scrape = async () => {
     const res = await metrics(req('/metrics', { as: 'service' }));
     assert.equal(res.status, 200);

@@ -1,6 +1,6 @@
 // GET /parameters against the seeded test database, through the handler (no server).
 import assert from 'node:assert/strict';
-import { ParameterCache } from '../../functions/_shared/cache.ts';
+import { IsolateCache } from '../../functions/_shared/cache.ts';
 import { roundTrips } from '../../functions/_shared/db.ts';
 import { createParametersHandler } from '../../functions/parameters/handler.ts';
 import {
@@ -15,8 +15,8 @@ import {
   req,
 } from './helpers.ts';
 
-const fresh = (options: ConstructorParameters<typeof ParameterCache>[0] = {}) => {
-  const cache = new ParameterCache(options);
+const fresh = (options: ConstructorParameters<typeof IsolateCache>[0] = {}) => {
+  const cache = new IsolateCache(options);
   return { cache, fetch: createParametersHandler({ cache }) };
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

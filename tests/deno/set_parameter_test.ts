@@ -1,13 +1,13 @@
 // POST /set-parameter: the caller's permissions apply, and the isolate's cache follows at once.
 import assert from 'node:assert/strict';
-import { ParameterCache } from '../../functions/_shared/cache.ts';
+import { IsolateCache } from '../../functions/_shared/cache.ts';
 import { roundTrips } from '../../functions/_shared/db.ts';
 import { createParametersHandler } from '../../functions/parameters/handler.ts';
 import { createSetParameterHandler } from '../../functions/set-parameter/handler.ts';
 import { admin, dbTest, parameterId, req, tokenFor } from './helpers.ts';
 
-function isolate(options: ConstructorParameters<typeof ParameterCache>[0] = {}) {
-  const cache = new ParameterCache(options);
+function isolate(options: ConstructorParameters<typeof IsolateCache>[0] = {}) {
+  const cache = new IsolateCache(options);
   return { cache, get: createParametersHandler({ cache }), set: createSetParameterHandler({ cache }) };
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

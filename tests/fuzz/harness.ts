@@ -3,7 +3,8 @@
 import postgres from 'postgres';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { PostgrestEndpoint, anonKey, httpStatusFor, signJwt } from '../../support/postgrest-endpoint.ts';
-import { directText, hasNul, jsonText, jsonValue, type PgType, type V } from './values.ts';
+import { RPC_CATALOG, type RpcName } from '../../src/sdk/transport/types.ts';
+import { directText, hasNul, jsonText, jsonValue, type PgScalar, type PgType, type V } from './values.ts';
 
 export const SEED = {
   reactor: '00000000-0000-4000-8000-000000000001',
@@ -44,6 +45,25 @@ export const changeRoleOf = (who: Who) => who === 'direct' ? 'postgres' : (claim
 
 export interface ArgSpec { name: string; type: PgType }
 export interface Signature { name: string; args: readonly ArgSpec[]; returns: 'setof' | 'row' | 'scalar' }
+
+/** The fuzz values' name of each SQL type the catalog uses (pgName below goes back). */
+const PG_TYPE_OF: Record<string, PgScalar> = {
+  uuid: 'uuid', 'double precision': 'float8', integer: 'int4', bigint: 'int8', boolean: 'bool', text: 'text',
+  jsonb: 'jsonb', timestamptz: 'timestamptz', 'public.change_source': 'change_source',
+  'public.step_execution_status': 'step_execution_status', 'public.execution_status': 'execution_status',
+};
+
+/** The signature of an RPC as RPC_CATALOG states it (compared with pg_proc by tests/contracts.test.ts). */
+export function signatureOf(name: RpcName): Signature {
+  const def = RPC_CATALOG[name];
+  const args = Object.entries(def.args as Record<string, string>).map(([arg, sqlType]) => {
+    const array = sqlType.endsWith('[]');
+    const scalar = PG_TYPE_OF[array ? sqlType.slice(0, -2) : sqlType];
+    if (!scalar) throw new Error(`${name}(${arg} ${sqlType}): the fuzz values know no SQL type ${sqlType}; add it to tests/fuzz/values.ts`);
+    return { name: arg, type: (array ? `${scalar}[]` : scalar) as PgType };
+  });
+  return { name, args, returns: ({ set: 'setof', row: 'row', value: 'scalar' } as const)[def.returns] };
+}
 
 /** The outcome of one call, whichever transport made it. */
 export type Outcome =

@@ -12,7 +12,7 @@ import {
   anyNumber, rawNumber, numericText, arr,
 } from './arbitraries.ts';
 import type { Fixture } from './fixture.ts';
-import { changeRoleOf, type Caller, isService, SEED, type Signature, type Table, USER_OF, type Who } from './harness.ts';
+import { changeRoleOf, type Caller, isService, SEED, signatureOf, type Signature, type Table, USER_OF, type Who } from './harness.ts';
 import {
   addCommand, endedProcess, ensureRunning, endRuns, mayOperate, maySee, one, runningProcess, stepExecutionOf,
   visibleMachines,
@@ -117,7 +117,7 @@ const visibility = async (sql: postgres.Sql, who: Who) => {
 };
 
 export const getComponentParametersBulk: Spec = {
-  sig: { name: 'get_component_parameters_bulk', returns: 'setof', args: [{ name: 'component_ids', type: 'uuid[]' }, { name: 'include_inactive', type: 'bool' }] },
+  sig: signatureOf('get_component_parameters_bulk'),
   input: (fx) => {
     const pool = [...fx.fComponents, ...fx.gComponents, ...SEED_COMPONENTS];
     return mixed(valid({ component_ids: ids(pool), include_inactive: maybe(fc.boolean().map(bool)) }),
@@ -135,7 +135,7 @@ export const getComponentParametersBulk: Spec = {
 };
 
 export const getMachineParameters: Spec = {
-  sig: { name: 'get_machine_parameters', returns: 'setof', args: [{ name: 'machine_id', type: 'uuid' }, { name: 'include_inactive', type: 'bool' }] },
+  sig: signatureOf('get_machine_parameters'),
   input: (fx) => {
     const pool = [fx.F, fx.G, fx.M, SEED.reactor, SEED.bench];
     return mixed(valid({ machine_id: fc.constantFrom(...pool).map(str), include_inactive: maybe(fc.boolean().map(bool)) }),
@@ -153,7 +153,7 @@ export const getMachineParameters: Spec = {
 };
 
 export const getParameters: Spec = {
-  sig: { name: 'get_parameters', returns: 'setof', args: [{ name: 'parameter_ids', type: 'uuid[]' }] },
+  sig: signatureOf('get_parameters'),
   input: (fx) => {
     const pool = [...fx.fParams.slice(0, 20), ...fx.gParams, fx.fParam('fuzz_switched_off/setpoint'), fx.fParam('chamber_heater/fuzz_inactive')];
     return mixed(valid({ parameter_ids: ids(pool) }), { parameter_ids: uuidArrayV(pool) });
@@ -168,7 +168,7 @@ export const getParameters: Spec = {
 };
 
 export const getParameterEpochs: Spec = {
-  sig: { name: 'get_parameter_epochs', returns: 'setof', args: [{ name: 'machine_ids', type: 'uuid[]' }] },
+  sig: signatureOf('get_parameter_epochs'),
   input: (fx) => {
     const pool = [fx.F, fx.G, fx.M, SEED.reactor, SEED.bench];
     return mixed(valid({ machine_ids: ids(pool) }), { machine_ids: uuidArrayV(pool) });
@@ -185,13 +185,7 @@ export const getParameterEpochs: Spec = {
 // ---- set_parameter_value ----------------------------------------------------------------------------
 
 export const setParameterValue: Spec = {
-  sig: {
-    name: 'set_parameter_value', returns: 'row', args: [
-      { name: 'parameter_id', type: 'uuid' }, { name: 'value', type: 'float8' }, { name: 'expected_version', type: 'int8' },
-      { name: 'source', type: 'change_source' }, { name: 'reason', type: 'text' }, { name: 'process_id', type: 'uuid' },
-      { name: 'step_execution_id', type: 'uuid' }, { name: 'request_id', type: 'uuid' },
-    ],
-  },
+  sig: signatureOf('set_parameter_value'),
   input: (fx) => {
     const writable = ['chamber_heater/temperature_set', 'chamber_heater/pid_period', 'chamber_heater/power_on', 'chamber_heater/kp',
       'carrier_gas_mfc/flow_rate_set', 'carrier_gas_mfc/valve_override', 'nitrogen_generator/purity_set',
@@ -310,12 +304,7 @@ const floatElem: fc.Arbitrary<V> = fc.oneof(
 );
 
 export const recordProcessData: Spec = {
-  sig: {
-    name: 'record_process_data', returns: 'scalar', args: [
-      { name: 'process_id', type: 'uuid' }, { name: 'parameter_ids', type: 'uuid[]' }, { name: 'values', type: 'float8[]' },
-      { name: 'timestamps', type: 'timestamptz[]' }, { name: 'set_points', type: 'float8[]' },
-    ],
-  },
+  sig: signatureOf('record_process_data'),
   input: (fx) => {
     const own = [...fx.fParams.slice(0, 30), fx.fParam('fuzz_switched_off/setpoint')];
     const pool = [...own, ...fx.gParams];
@@ -388,7 +377,7 @@ export const recordProcessData: Spec = {
 // ---- claim_next_command -----------------------------------------------------------------------------
 
 export const claimNextCommand: Spec = {
-  sig: { name: 'claim_next_command', returns: 'setof', args: [{ name: 'machine_id', type: 'uuid' }, { name: 'claimed_by', type: 'text' }] },
+  sig: signatureOf('claim_next_command'),
   input: (fx) => mixed(
     valid({ machine_id: fc.constantFrom(fx.F, fx.F, fx.G, fx.M).map(str), claimed_by: maybe(fc.oneof(unicode, fc.constant(str('é'.repeat(250))))) }),
     { machine_id: uuidV([fx.F, fx.G, fx.M]), claimed_by: textV },
@@ -424,12 +413,7 @@ export const claimNextCommand: Spec = {
 // ---- start_process ----------------------------------------------------------------------------------
 
 export const startProcess: Spec = {
-  sig: {
-    name: 'start_process', returns: 'scalar', args: [
-      { name: 'machine_id', type: 'uuid' }, { name: 'recipe_id', type: 'uuid' }, { name: 'command_id', type: 'uuid' },
-      { name: 'operator_id', type: 'uuid' }, { name: 'request_id', type: 'uuid' },
-    ],
-  },
+  sig: signatureOf('start_process'),
   input: (fx) => {
     const r = fx.recipes;
     const recipes = [r.fMain, r.fBad, r.fInactive, r.fEmpty, r.fLong, r.g, r.m];
@@ -522,13 +506,7 @@ export const startProcess: Spec = {
 // ---- advance_step -----------------------------------------------------------------------------------
 
 export const advanceStep: Spec = {
-  sig: {
-    name: 'advance_step', returns: 'scalar', args: [
-      { name: 'process_id', type: 'uuid' }, { name: 'step_id', type: 'uuid' }, { name: 'step_index', type: 'int4' },
-      { name: 'loop_iteration', type: 'int4' }, { name: 'previous_status', type: 'step_execution_status' },
-      { name: 'details', type: 'jsonb' }, { name: 'error_message', type: 'text' },
-    ],
-  },
+  sig: signatureOf('advance_step'),
   input: (fx) => {
     const steps = [...fx.steps[fx.recipes.fMain], ...fx.steps[fx.recipes.fBad], ...fx.steps[fx.recipes.g]];
     const labels = ENUMS.step_execution_status;
@@ -647,11 +625,7 @@ export const advanceStep: Spec = {
 // ---- complete_process -------------------------------------------------------------------------------
 
 export const completeProcess: Spec = {
-  sig: {
-    name: 'complete_process', returns: 'scalar', args: [
-      { name: 'process_id', type: 'uuid' }, { name: 'status', type: 'execution_status' }, { name: 'error_message', type: 'text' },
-    ],
-  },
+  sig: signatureOf('complete_process'),
   input: () => mixed(valid({
     process_id: fc.oneof({ weight: 4, arbitrary: fc.constant(ref('F.main')) }, { weight: 2, arbitrary: fc.constant(ref('F.ended')) },
       { weight: 2, arbitrary: fc.constant(ref('G.run')) }),

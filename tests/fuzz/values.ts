@@ -8,6 +8,7 @@
 // `convert` predicts, for each transport, the value the function receives or the SQLSTATE raised
 // before it runs. It models the input functions of PostgreSQL 15 for the inputs the arbitraries
 // generate, and says 'ambiguous' for the rest (those inputs are filtered out, never guessed).
+import { Constants } from '../../src/sdk/database.types.ts';
 
 export type V =
   | { k: 'omit' } // argument left out (the function's default applies)
@@ -35,10 +36,11 @@ export type PgScalar = 'uuid' | 'float8' | 'int4' | 'int8' | 'bool' | 'text' | '
   'step_execution_status' | 'execution_status' | 'timestamptz';
 export type PgType = PgScalar | 'uuid[]' | 'float8[]' | 'timestamptz[]';
 
+/** The labels of the enums the RPCs take, from the generated Database type's Constants. */
 export const ENUMS: Record<string, readonly string[]> = {
-  change_source: ['operator', 'recipe', 'controller', 'api', 'system'],
-  step_execution_status: ['running', 'completed', 'failed', 'skipped', 'aborted'],
-  execution_status: ['running', 'completed', 'failed', 'aborted'],
+  change_source: Constants.public.Enums.change_source,
+  step_execution_status: Constants.public.Enums.step_execution_status,
+  execution_status: Constants.public.Enums.execution_status,
 };
 
 /** A PostgreSQL array as received: its number of dimensions and its elements in storage order. */

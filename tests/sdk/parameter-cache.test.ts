@@ -40,10 +40,10 @@ function scriptedDatabase() {
 
 function setup(options: { coherent?: boolean } = {}) {
   const clock = manualClock();
-  const metrics = new Metrics({ pool: () => ({ max: 0, inUse: 0, waiting: 0 }), cacheEntries: () => 0, cacheCoherent: () => true, backlog: () => ({ rows: 0, ticks: 0 }) });
+  const metrics = new Metrics();
   const database = scriptedDatabase();
   const cache = new ParameterCache(database.fetch, metrics, { ttlMs: 300_000, hotRefreshMs: 60_000, now: clock.now });
-  cache.coherent = options.coherent ?? true;
+  if (options.coherent ?? true) cache.vouch();
   return { cache, metrics, clock, ...database };
 }
 
@@ -97,7 +97,7 @@ describe('ParameterCache', () => {
     cache.applyChange({ id: id(1), version: 5, machine_id: MACHINE_A, op: 'UPDATE' });
     hold.release();
     expect((await pending)!.version).toBe(4); // the read began before the change
-    expect(cache.store.peek(id(1))).toBeUndefined(); // ...but version 4 was not kept
+    expect(cache.peek(id(1))).toBeUndefined(); // ...but version 4 was not kept
     expect((await cache.get(id(1)))!.version).toBe(5);
     expect(calls).toHaveLength(2);
   });
@@ -106,14 +106,14 @@ describe('ParameterCache', () => {
     const { cache, db, holdReplies } = setup();
     db.set(id(1), row(1, 3));
     await cache.get(id(1));
-    cache.store.delete(id(1));
+    cache.forget(id(1));
     const hold = holdReplies();
     const pending = cache.get(id(1));
     await new Promise((r) => setImmediate(r));
     cache.applyChange({ id: id(1), version: 3, machine_id: MACHINE_A, op: 'DELETE' });
     hold.release();
     await pending;
-    expect(cache.store.peek(id(1))).toBeUndefined();
+    expect(cache.peek(id(1))).toBeUndefined();
   });
 
   it('drops a row when notified of a newer version, and keeps it when the notice is about its own version', async () => {
@@ -124,8 +124,8 @@ describe('ParameterCache', () => {
     cache.applyChange({ id: id(1), version: 3, machine_id: MACHINE_A, op: 'UPDATE' });
     cache.applyChange({ id: id(2), version: 2, machine_id: MACHINE_A, op: 'UPDATE' }); // our own write's echo
     expect(events).toEqual([true, false]);
-    expect(cache.store.peek(id(1))).toBeUndefined();
-    expect(cache.store.peek(id(2))!.version).toBe(2);
+    expect(cache.peek(id(1))).toBeUndefined();
+    expect(cache.peek(id(2))!.version).toBe(2);
   });
 
   it('serves nothing from memory while not coherent, and stores nothing fetched then', async () => {
@@ -151,7 +151,7 @@ describe('ParameterCache', () => {
     expect(calls).toEqual([[id(1), id(2), id(3)]]);
     expect(cache.coherent).toBe(true);
     expect((await cache.get(id(1)))!.version).toBe(2);
-    expect(cache.store.peek(id(3))).toBeUndefined();
+    expect(cache.peek(id(3))).toBeUndefined();
     expect(calls).toHaveLength(1);
   });
 
@@ -162,10 +162,10 @@ describe('ParameterCache', () => {
     const pending = cache.get(id(1));
     await new Promise((r) => setImmediate(r));
     cache.suspend();
-    cache.coherent = true; // e.g. a resync of other ids completed meanwhile
+    cache.vouch(); // e.g. a resync of other ids completed meanwhile
     hold.release();
     await pending;
-    expect(cache.store.peek(id(1))).toBeUndefined();
+    expect(cache.peek(id(1))).toBeUndefined();
   });
 
   it('does not serve a row past its TTL (300 s backstop)', async () => {

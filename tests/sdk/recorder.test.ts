@@ -2,10 +2,9 @@
 // every reply controlled). recorder-outage.test.ts runs it against a real database and a real
 // outage.
 import { describe, expect, it } from 'vitest';
+import { createAldDb } from '../../src/index.ts';
 import { AldDbError } from '../../src/sdk/errors.ts';
-import { Metrics } from '../../src/sdk/metrics.ts';
-import { Recorder, type RecorderOptions } from '../../src/sdk/recorder.ts';
-import { RpcClient } from '../../src/sdk/rpc-client.ts';
+import type { RecorderOptions } from '../../src/sdk/recorder.ts';
 import type { CallOptions, RpcArgs, RpcName, Transport } from '../../src/sdk/transport/types.ts';
 import { nextEvent } from './support.ts';
 
@@ -35,10 +34,9 @@ class ScriptedTransport implements Transport {
 
 function setup(options: RecorderOptions = {}) {
   const transport = new ScriptedTransport();
-  const metrics = new Metrics({ pool: () => transport.pool(), cacheEntries: () => 0, cacheCoherent: () => true, backlog: () => ({ rows: 0, ticks: 0 }) });
-  const rpc = new RpcClient(transport, metrics, { timeoutMs: 1000, retry: { attempts: 1, baseMs: 1, maxMs: 1 } });
-  const recorder = new Recorder(PROCESS, rpc, metrics, { retryBaseMs: 1, retryMaxMs: 4, ...options });
-  return { transport, recorder, metrics };
+  const db = createAldDb({ transport, timeoutMs: 1000, retry: { attempts: 1, baseMs: 1, maxMs: 1 }, cache: { hotRefreshMs: 0 } });
+  const recorder = db.recorder(PROCESS, { retryBaseMs: 1, retryMaxMs: 4, ...options });
+  return { transport, recorder, db };
 }
 
 const connectionLost = () => new AldDbError({ code: 'ALD_CONNECTION', message: 'connection failed: ECONNRESET' });
@@ -107,7 +105,7 @@ describe('Recorder', () => {
   });
 
   it('sends NaN and ±Infinity as null and counts them', async () => {
-    const { transport, recorder, metrics } = setup();
+    const { transport, recorder, db } = setup();
     recorder.record({ [pid(1)]: NaN, [pid(2)]: Infinity, [pid(3)]: -Infinity, [pid(4)]: 2.5, [pid(5)]: null });
     await recorder.flush();
     recorder.record([{ parameterId: pid(1), value: 1, setPoint: NaN }, { parameterId: pid(2), value: 2 }]);
@@ -115,7 +113,7 @@ describe('Recorder', () => {
     expect(transport.calls[0].args.values).toEqual([null, null, null, 2.5, null]);
     expect(transport.calls[1].args.set_points).toEqual([null, null]);
     expect(recorder.nonFinite).toBe(4);
-    expect(metrics.recorder.nonFinite).toBe(4);
+    expect(db.stats().recorder.nonFinite).toBe(4);
   });
 
   it('reports a full buffer as an overflow event with the count, and flush() rejects with ALD_BUFFER_FULL', async () => {

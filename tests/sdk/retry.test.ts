@@ -1,13 +1,9 @@
 // Which calls are repeated after a transient failure, and that a repeat carries the same
 // idempotency key as the first attempt (so the database can tell it is a repeat).
 import { describe, expect, it } from 'vitest';
+import { createAldDb } from '../../src/index.ts';
 import { AldDbError } from '../../src/sdk/errors.ts';
-import { Metrics } from '../../src/sdk/metrics.ts';
-import { ParameterCache } from '../../src/sdk/parameter-cache.ts';
-import { ParametersApi } from '../../src/sdk/parameters-api.ts';
-import { CommandsApi, ProcessApi } from '../../src/sdk/process-api.ts';
 import { backoffDelay } from '../../src/sdk/retry.ts';
-import { RpcClient } from '../../src/sdk/rpc-client.ts';
 import type { CallOptions, RpcArgs, RpcName, Transport } from '../../src/sdk/transport/types.ts';
 
 const ID = '33333333-0000-4000-8000-000000000001';
@@ -34,22 +30,20 @@ function setup(failures: number, code = 'ALD_CONNECTION') {
     if (rpc === 'claim_next_command') return [];
     return null;
   });
-  const metrics = new Metrics({ pool: () => transport.pool(), cacheEntries: () => 0, cacheCoherent: () => true, backlog: () => ({ rows: 0, ticks: 0 }) });
-  const rpc = new RpcClient(transport, metrics, { timeoutMs: 1000, retry: { attempts: 3, baseMs: 1, maxMs: 2 } });
-  const cache = new ParameterCache(async () => [], metrics, { ttlMs: 300_000, hotRefreshMs: 0, now: Date.now });
-  return { transport, metrics, parameters: new ParametersApi(rpc, cache), process: new ProcessApi(rpc, cache), commands: new CommandsApi(rpc) };
+  const db = createAldDb({ transport, timeoutMs: 1000, retry: { attempts: 3, baseMs: 1, maxMs: 2 }, cache: { hotRefreshMs: 0 } });
+  return { transport, db, parameters: db.parameters, process: db.process, commands: db.commands };
 }
 
 describe('retries after a transient failure', () => {
   it('repeats set() with the request_id of its first attempt, and counts one round trip per attempt', async () => {
-    const { transport, parameters, metrics } = setup(2);
+    const { transport, parameters, db } = setup(2);
     await parameters.set(ID, 5);
     expect(transport.calls).toHaveLength(3);
     const keys = transport.calls.map((c) => c.args.request_id);
     expect(new Set(keys).size).toBe(1);
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
-    expect(metrics.roundTrips.set_parameter_value).toBe(3);
-    expect(metrics.retries).toBe(2);
+    expect(db.stats().roundTrips.set_parameter_value).toBe(3);
+    expect(db.stats().retries).toBe(2);
   });
 
   it('gives every set() call its own request_id', async () => {

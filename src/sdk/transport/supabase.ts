@@ -4,22 +4,13 @@
 // 503; that is switched off here (`.retry(false)`) so that one call is exactly one request and
 // the SDK's own retry policy (src/retry.ts) is the only one, for both transports.
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { AldDbError, fromPostgrestError, type PostgrestErrorLike } from '../errors.ts';
+import type { Database } from '../database.types.ts';
+import { AldDbError, fromPostgrestError } from '../errors.ts';
 import { RPC_CATALOG, type CallOptions, type PoolStats, type RpcArgs, type RpcName, type Transport } from './types.ts';
 
-interface RpcResult {
-  data: unknown;
-  error: PostgrestErrorLike | null;
-  status: number;
-}
-
-/** The part of postgrest-js's builder the SDK uses. */
-interface RpcBuilder extends PromiseLike<RpcResult> {
-  retry(enabled: boolean): RpcBuilder;
-  abortSignal(signal: AbortSignal): RpcBuilder;
-}
-
-type RpcFunction = (fn: string, args: object, options: { get: boolean }) => RpcBuilder;
+type Functions = Database['public']['Functions'];
+/** supabase.rpc's arguments for any RPC of the catalog (the generated Database type names them). */
+type AnyRpcArgs = Functions[RpcName]['Args'];
 
 // A GET puts the arguments in the URL; past a few kilobytes servers and proxies refuse it, so
 // long id lists go by POST (a STABLE function still runs read-only there).
@@ -35,13 +26,14 @@ function queryLength(args: RpcArgs): number {
 
 export class SupabaseTransport implements Transport {
   readonly kind = 'supabase' as const;
-  private readonly rpc: RpcFunction;
+  private readonly client: SupabaseClient<Database>;
   private inFlight = 0;
 
-  // The client's generic parameters describe the caller's schema types, which the SDK never uses.
+  // Whatever schema types the caller's client was created with, the SDK calls it as a client of
+  // ald-db's own schema (src/sdk/database.types.ts): `supabase.rpc` is typed by its RPCs.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(client: SupabaseClient<any, any, any>) {
-    this.rpc = (client.rpc as unknown as RpcFunction).bind(client);
+    this.client = client as SupabaseClient<Database>;
   }
 
   async call<T>(rpc: RpcName, args: RpcArgs, options: CallOptions): Promise<T> {
@@ -58,9 +50,9 @@ export class SupabaseTransport implements Transport {
     }, options.timeoutMs);
     this.inFlight++;
     try {
-      let result: RpcResult;
+      let result: Awaited<ReturnType<SupabaseClient<Database>['rpc']>>;
       try {
-        result = await this.rpc(rpc, body, { get }).retry(false).abortSignal(abort.signal);
+        result = await this.client.rpc(rpc, body as AnyRpcArgs, { get }).retry(false).abortSignal(abort.signal);
       } catch (error) {
         // postgrest-js turns fetch failures into results; anything thrown here is unexpected.
         throw new AldDbError({ code: 'ALD_UNEXPECTED', message: String(error), operation: rpc, cause: error });

@@ -1,5 +1,6 @@
 // What the SDK needs from a transport: call one RPC, once, and report what it costs.
 // Retries, caching and metrics live above this line, so both transports behave the same.
+import type { Database } from '../database.types.ts';
 
 export type RpcName = keyof typeof RPC_CATALOG;
 
@@ -15,8 +16,12 @@ export interface RpcDefinition {
 }
 
 /**
- * The RPC functions the SDK calls, as declared in supabase/migrations/20261126001000..001600.
- * The direct transport builds its SQL from this table, so it must match the function signatures.
+ * The RPC functions the SDK calls, as declared in supabase/migrations/. The one statement of each
+ * signature outside SQL: the direct transport builds its SQL from it, the supabase transport its
+ * request bodies, the Edge Functions their calls (functions/_shared/rpc-call.ts), the fuzz suites
+ * their specs. tests/contracts.test.ts compares it with pg_proc (every public function that
+ * authenticated may execute: names, argument names in order, types, return kind, volatility);
+ * the check below compares its argument names with the generated Database type at compile time.
  */
 export const RPC_CATALOG = {
   get_component_parameters_bulk: { args: { component_ids: 'uuid[]', include_inactive: 'boolean' }, returns: 'set', readOnly: true },
@@ -61,6 +66,16 @@ export const RPC_CATALOG = {
     returns: 'value', readOnly: false,
   },
 } as const satisfies Record<string, RpcDefinition>;
+
+type Functions = Database['public']['Functions'];
+type CatalogArgNames<K extends RpcName> = keyof (typeof RPC_CATALOG)[K]['args'];
+type GeneratedArgNames<K extends RpcName> = K extends keyof Functions ? keyof Functions[K]['Args'] : never;
+type Mismatched = {
+  [K in RpcName]: [CatalogArgNames<K>] extends [GeneratedArgNames<K>] ? ([GeneratedArgNames<K>] extends [CatalogArgNames<K>] ? never : K) : K;
+}[RpcName];
+/** Compiles only while every catalog RPC is in the generated Database type with the same argument names. */
+const _catalogMatchesDatabase: [Mismatched] extends [never] ? true : { mismatched: Mismatched } = true;
+void _catalogMatchesDatabase;
 
 export type RpcArgs = Record<string, unknown>;
 
