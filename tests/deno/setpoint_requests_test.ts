@@ -2,7 +2,7 @@
 // pending request it made; parameters shows desired and applied; setpoint-requests lists a
 // machine's open requests, each in one database round trip, as the caller.
 import assert from 'node:assert/strict';
-import { ParameterCache } from '../../functions/_shared/cache.ts';
+import { IsolateCache } from '../../functions/_shared/cache.ts';
 import { roundTrips } from '../../functions/_shared/db.ts';
 import { createParametersHandler } from '../../functions/parameters/handler.ts';
 import { createSetParameterHandler } from '../../functions/set-parameter/handler.ts';
@@ -12,7 +12,7 @@ import { admin, dbTest, parameterId, req } from './helpers.ts';
 const A = '00000000-0000-4000-8000-000000000001';
 
 function isolate() {
-  const cache = new ParameterCache({});
+  const cache = new IsolateCache({});
   return {
     get: createParametersHandler({ cache }),
     set: createSetParameterHandler({ cache }),
