@@ -15,6 +15,7 @@ import {
 } from './fixtures.ts';
 import { Meter } from './meter.ts';
 import { OldController, createOldExecution, endOldExecution, oldRoundTrips } from './old-controller.ts';
+import { createLegacyLayout } from './legacy-layout.ts';
 import type { NewController } from './new-controller.ts';
 import { createNewController } from './controller-factory.ts';
 import { ingestionPlan, measureIngestion, type IngestionResult } from './ingestion.ts';
@@ -70,6 +71,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
 
   try {
     await createLargeMachine(admin);
+    await createLegacyLayout(admin);
     const environment = await describeEnvironment(admin);
 
     const oldProxy = await proxy(rttMs);
@@ -111,7 +113,9 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
     const [{ plan }] = await admin`select public.start_process(${LARGE_MACHINE_ID}::uuid, ${recipes.large.recipeId}::uuid) as plan`;
     const ingestProcess = plan.process_id as string;
     const parameterIds = await machineParameterIds(admin, LARGE_MACHINE_ID);
-    const monthStart = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1);
+    // Eight hours back: every key the runs write (up to 7 hours later) is within the database's
+    // accepted tick window (now() - 31 days .. now() + 5 minutes).
+    const monthStart = Date.now() - 8 * 3_600_000;
     const ingestion = await measureIngestion(ingestDirect, ingestProcess, parameterIds, ingestionPlan(0, quick), monthStart, 'direct');
     let ingestionWithRtt: IngestionResult | null = null;
     if (rttMs > 0) {
@@ -165,8 +169,11 @@ interface MachineRun {
   log: (line: string) => void;
 }
 
-/** Ticks are one second apart, as the recorder runs; old and new write different executions. */
-const tickTime = (base: number, i: number) => new Date(base + (i + 1000) * 1000);
+/**
+ * Ticks are one second apart, as the recorder runs, from an hour back (the database refuses tick
+ * times more than 5 minutes ahead of its clock); old and new write different executions.
+ */
+const tickTime = (base: number, i: number) => new Date(base - 3_600_000 + i * 1000);
 
 async function benchMachine(run: MachineRun): Promise<MachineResult> {
   const { admin, info, recipe, oldSql, oldMeter, controller, newMeter, iterations, warmup, log } = run;

@@ -72,7 +72,7 @@ export function chartSpec(r: BenchResult): TopLevelSpec {
         data: { values: ingestion },
         width: 420,
         height: 160,
-        title: 'Ingestion into process_data_points (rows/s, log scale)',
+        title: 'Ingestion (rows/s, log scale)',
         encoding: {
           y: { field: 'method', type: 'nominal', sort: Object.values(METHOD_LABELS), title: null },
           yOffset: { field: 'rtt', sort: rttLabels },

@@ -1,15 +1,18 @@
-// Ingestion throughput of process_data_points, four ways, in rows per second:
+// Ingestion throughput, four ways, in rows (readings) per second:
 //   perRow       one INSERT per row, one after another (the naive recorder)
 //   batch50      one INSERT of 50 rows per statement (the old controller's recorder, docs/design.md §1)
-//   arrayInsert  record_process_data with many buffered ticks per call (the SDK's backlog path)
+//   arrayInsert  record_process_data with many buffered ticks per call (the SDK's backlog path),
+//                into public.readings (one row per machine tick)
 //   copy         COPY ... FROM STDIN through postgres.js (sql`copy ...`.writable())
-// Every method writes distinct (process, parameter, ts) keys into the same running execution of
-// the large machine, so each pays the same index maintenance and partition routing.
+// perRow, batch50 and copy write the previous one-row-per-reading layout (bench/legacy-layout.ts),
+// as the old controller did. Every method writes distinct keys for the same running execution of
+// the large machine.
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Sql } from 'postgres';
 import { simulatedReading } from './fixtures.ts';
+import { LEGACY_TABLE } from './legacy-layout.ts';
 
 export type IngestionMethod = 'perRow' | 'batch50' | 'arrayInsert' | 'copy';
 export const INGESTION_METHODS: IngestionMethod[] = ['perRow', 'batch50', 'arrayInsert', 'copy'];
@@ -78,7 +81,7 @@ function methods(sql: Sql, processId: string, arrayChunkRows: number): Record<In
     perRow: async (rows) => {
       for (let r = rows.next(); !r.done; r = rows.next()) {
         const p = r.value;
-        await sql`insert into public.process_data_points (process_id, parameter_id, ts, value)
+        await sql`insert into ${sql.unsafe(LEGACY_TABLE)} (process_id, parameter_id, ts, value)
                   values (${processId}, ${p.parameterId}, ${p.ts}, ${p.value})`;
       }
     },
@@ -86,7 +89,7 @@ function methods(sql: Sql, processId: string, arrayChunkRows: number): Record<In
       for (let done = 0; done < count; ) {
         const batch = take(rows, 50).map((p) => ({ process_id: processId, parameter_id: p.parameterId, ts: p.ts, value: p.value }));
         if (batch.length === 0) break;
-        await sql`insert into public.process_data_points ${sql(batch, 'process_id', 'parameter_id', 'ts', 'value')}`;
+        await sql`insert into ${sql.unsafe(LEGACY_TABLE)} ${sql(batch, 'process_id', 'parameter_id', 'ts', 'value')}`;
         done += batch.length;
       }
     },
@@ -103,7 +106,7 @@ function methods(sql: Sql, processId: string, arrayChunkRows: number): Record<In
       }
     },
     copy: async (rows) => {
-      const writable = await sql`copy public.process_data_points (process_id, parameter_id, ts, value) from stdin`.writable();
+      const writable = await sql`copy ${sql.unsafe(LEGACY_TABLE)} (process_id, parameter_id, ts, value) from stdin`.writable();
       async function* lines() {
         let buffer = '';
         for (let r = rows.next(); !r.done; r = rows.next()) {

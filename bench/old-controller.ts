@@ -11,7 +11,7 @@
 //   recording tick   1 + N + ⌈P/50⌉
 //                      1  select the machine's components
 //                      N  select the parameters of each component, one component at a time
-//                      ⌈P/50⌉ insert the tick's rows into process_data_points in batches of 50
+//                      ⌈P/50⌉ insert the tick's rows in batches of 50 into the old layout (bench/legacy-layout.ts)
 //                    (the old recorder copied a stale current_value; here the rows carry simulated
 //                    PLC readings, which costs the same requests)
 //
@@ -45,6 +45,7 @@
 //   parameter read   1: select the parameter by id (the old controller had no working cache)
 import type { Sql } from 'postgres';
 import type { BenchRecipe } from './fixtures.ts';
+import { LEGACY_TABLE } from './legacy-layout.ts';
 
 /** docs/design.md §1: the old recorder inserted in batches of this many rows. */
 export const OLD_INSERT_BATCH = 50;
@@ -96,7 +97,7 @@ export class OldController {
         value: reading(i + j),
         set_point: p.set_value,
       }));
-      await sql`insert into public.process_data_points ${sql(batch, 'process_id', 'parameter_id', 'ts', 'value', 'set_point')}`;
+      await sql`insert into ${sql.unsafe(LEGACY_TABLE)} ${sql(batch, 'process_id', 'parameter_id', 'ts', 'value', 'set_point')}`;
     }
     return parameters.length;
   }

@@ -69,7 +69,7 @@ function ingestionTable(r: BenchResult): string {
     ...cols.map((c) => `${(c[m] / c.batch50).toFixed(c[m] / c.batch50 < 10 ? 2 : 1)}×`),
   ]);
   const sizes = cols.map((c) => `${label(c)}: ${methods.map((m) => `${m} ${c.rows[m]}`).join(', ')} (median of ${c.repeats})`).join('; ');
-  return `ingestion into process_data_points (large machine; direct connection, and through the proxy with the injected RTT)\n` +
+  return `ingestion (large machine; per row, batches of 50 and COPY into the previous one-row-per-reading layout, record_process_data into readings; direct connection, and through the proxy with the injected RTT)\n` +
     table([head, ...body], ['l', ...head.slice(1).map(() => 'r' as const)]) +
     `\nrows measured — ${sizes}; record_process_data takes ${r.ingestion.arrayChunkRows} rows per call`;
 }

@@ -7,6 +7,8 @@
 --   ald_scale.data_processes    completed runs that have recorded data
 --   ald_scale.ticks             recorded ticks (seconds) per such run
 --   ald_scale.running_ticks     ticks already recorded by the one running process
+--   ald_scale.telemetry_machines  machines whose recorder has run for telemetry_ticks seconds
+--   ald_scale.telemetry_ticks     ticks (seconds) of always-on telemetry per such machine, ending now
 -- Rows are generated with generate_series in a few statements. Triggers and foreign-key checks
 -- are skipped (session_replication_role = replica) because the data is consistent by
 -- construction and the per-row triggers (version, epoch, NOTIFY) would dominate the load time;
@@ -20,6 +22,8 @@ select current_setting('ald_scale.machines')::int as machines,
        current_setting('ald_scale.data_processes')::int as data_processes,
        current_setting('ald_scale.ticks')::int as ticks,
        current_setting('ald_scale.running_ticks')::int as running_ticks,
+       current_setting('ald_scale.telemetry_machines')::int as telemetry_machines,
+       current_setting('ald_scale.telemetry_ticks')::int as telemetry_ticks,
        '00000000-0000-4000-8000-000000000001'::uuid as template_machine;
 
 -- Machines, each with an operator of its own, plus one viewer who sees the whole fleet. ---------
@@ -169,23 +173,55 @@ join scale_machines m on m.id = p.machine_id
 cross join generate_series(1, 2) k
 where p.is_writable;
 
--- Recorded data: every parameter of a run once a second, generated in primary-key order
--- (process, parameter, ts) so that the index is filled as it would be, run after run. -----------
-insert into public.process_data_points (process_id, parameter_id, ts, value, set_point)
-select d.id, p.id, d.started_at + make_interval(secs => t), (t % 600) / 6.0 + p.rank, p.set_value
-from (select * from scale_data_processes order by id) d
-cross join scale_settings s
-cross join lateral (
-  select cp.id, cp.set_value, row_number() over (order by cp.id) as rank
-  from public.component_parameters cp where cp.machine_id = d.machine_id order by cp.id) p
-cross join lateral generate_series(0, s.ticks - 1) t;
+-- Recorded data: one public.readings row per machine tick, the values in the order of the
+-- machine's layout (its parameters by id). A machine cycles through 600 value vectors (10 minutes
+-- of a slow ramp per parameter, plus noise), so values vary over time while the load copies
+-- arrays instead of aggregating 100 million numbers. Ticks go in key order (machine, ts). -------
+insert into public.reading_layouts (machine_id, version, parameter_ids)
+select m.id, 1, array_agg(cp.id order by cp.id)
+from public.machines m join public.component_parameters cp on cp.machine_id = m.id
+where m.id in (select machine_id from scale_data_processes union select machine_id from scale_running
+               union select id from scale_machines where n <= (select telemetry_machines from scale_settings))
+group by m.id;
 
-insert into public.process_data_points (process_id, parameter_id, ts, value, set_point)
-select r.id, p.id, r.started_at + make_interval(secs => t), t / 10.0, p.set_value
-from scale_running r
+create temp table scale_vectors as
+select l.machine_id, c as cycle,
+       array_agg(round(((c % 600) / 6.0 + p.rank + random() - 0.5)::numeric, 4)::float8 order by p.rank) as vals,
+       array_agg(p.set_value order by p.rank) as set_points
+from public.reading_layouts l
+cross join lateral (select cp.id, cp.set_value, row_number() over (order by cp.id) as rank
+                    from public.component_parameters cp where cp.machine_id = l.machine_id) p
+cross join generate_series(0, 599) c
+group by l.machine_id, c;
+create index on scale_vectors (machine_id, cycle);
+analyze scale_vectors;
+
+-- the runs with data, and the running process so far
+insert into public.readings (machine_id, ts, layout_version, process_id, vals, set_points)
+select d.machine_id, d.started_at + make_interval(secs => t), 1, d.id, v.vals, v.set_points
+from (select * from scale_data_processes union all
+      select r.id, r.machine_id, 0, r.started_at from scale_running r) d
 cross join scale_settings s
-cross join lateral (
-  select cp.id, cp.set_value from public.component_parameters cp where cp.machine_id = r.machine_id order by cp.id) p
-cross join lateral generate_series(0, s.running_ticks - 1) t;
+cross join lateral generate_series(0, case when d.n = 0 then s.running_ticks else s.ticks end - 1) t
+join scale_vectors v on v.machine_id = d.machine_id and v.cycle = t % 600
+order by d.machine_id, 2;
+
+-- always-on telemetry: the first telemetry_machines machines, every second up to now, outside runs
+insert into public.readings (machine_id, ts, layout_version, process_id, vals, set_points)
+select m.id, date_trunc('second', now()) - make_interval(secs => s.telemetry_ticks - t), 1, null, v.vals, v.set_points
+from scale_machines m
+cross join scale_settings s
+cross join lateral generate_series(0, s.telemetry_ticks - 1) t
+join scale_vectors v on v.machine_id = m.id and v.cycle = t % 600
+where m.n <= s.telemetry_machines
+order by m.id, 2
+on conflict do nothing;
+
+insert into public.latest_readings (machine_id, ts, layout_version, process_id, vals, set_points)
+select distinct on (r.machine_id) r.machine_id, r.ts, r.layout_version, r.process_id, r.vals, r.set_points
+from public.readings r
+where r.machine_id in (select machine_id from public.reading_layouts)
+  and r.ts > now() - interval '2 days'
+order by r.machine_id, r.ts desc;
 
 set session_replication_role = origin;

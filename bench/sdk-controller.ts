@@ -1,5 +1,5 @@
 // The new access pattern through the SDK (src/index.ts): what a controller built on ald-db does.
-//   recording tick   db.recorder(processId).record(readings, ts), then flush(): one record_process_data
+//   recording tick   db.processRecorder(processId).record(readings, ts), then flush(): one record_process_data
 //   step             db.process.advance({ processId, stepId, stepIndex }): one advance_step
 //   setpoint         db.parameters.set(id, value): one set_parameter_value
 //   cached read      db.parameters.get(id): no round trip while the cache is coherent
@@ -49,7 +49,7 @@ export class SdkController implements NewController {
   async recordTick(processId: string, readings: Reading[], ts: Date): Promise<void> {
     let recorder = this.recorders.get(processId);
     if (!recorder) {
-      recorder = this.db.recorder(processId);
+      recorder = this.db.processRecorder(processId);
       this.recorders.set(processId, recorder);
     }
     recorder.record(readings, ts);

@@ -12,7 +12,7 @@ export async function runNextCommand(machineId: string): Promise<void> {
     const command = await db.commands.claimNext(machineId, 'controller-1');      // 1 round trip
     if (!command) return;
     const plan = await db.process.start({ machineId, commandId: command.id });   // 1: execution, state, whole plan
-    const recorder = db.recorder(plan.process_id);
+    const recorder = db.processRecorder(plan.process_id);
     recorder.on('overflow', alarm);                                             // buffer full: explicit, never silent
     const timer = setInterval(() => recorder.record(readPlc()), 1000);         // 1 per tick, never blocks a step
     try {

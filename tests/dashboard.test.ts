@@ -103,7 +103,7 @@ class Workload {
     const plan = await this.db.process.start({ machineId: this.reactor.machineId, recipeId: this.reactor.recipeId });
     this.processId = plan.process_id;
     this.steps = flattenPlan(plan);
-    this.recorder = this.db.recorder(plan.process_id);
+    this.recorder = this.db.processRecorder(plan.process_id);
     this.loop = this.run();
   }
 

@@ -27,6 +27,12 @@ export interface EdgeConfig {
   recordMaxBytes: number;
   /** ALD_RECORD_MAX_ROWS: most readings in one record-data call (record_process_data's own limit). */
   recordMaxRows: number;
+  /**
+   * ALD_READINGS_IMMUTABLE_AFTER_MS: a readings window that ended longer ago than this is served
+   * as immutable (a year of Cache-Control). Default 31 days, the database's max_tick_age: no older
+   * tick is accepted, so no answer older than that can change (short of retention dropping it).
+   */
+  readingsImmutableAfterMs: number;
   /** ALD_JWT_SECRET, else SUPABASE_JWT_SECRET: the legacy HS256 secret. */
   jwtSecret: string | undefined;
   /** SUPABASE_JWKS: the project's public signing keys (ES256/RS256), set by the platform. */
@@ -75,6 +81,7 @@ function readConfig(): EdgeConfig {
     corsOrigin: env('ALD_CORS_ORIGIN') ?? '*',
     recordMaxBytes: positiveInt('ALD_RECORD_MAX_BYTES', 1_048_576),
     recordMaxRows: positiveInt('ALD_RECORD_MAX_ROWS', 100_000),
+    readingsImmutableAfterMs: positiveInt('ALD_READINGS_IMMUTABLE_AFTER_MS', 31 * 86_400_000),
     jwtSecret: env('ALD_JWT_SECRET') ?? env('SUPABASE_JWT_SECRET'),
     jwks: env('SUPABASE_JWKS'),
     trustPlatformJwt: env('ALD_TRUST_PLATFORM_JWT') === 'true',

@@ -1,6 +1,6 @@
 // POST /record-data: one tick {process_id, ts?, readings: [...]} or a backlog
 // {process_id, ticks: [{ts, readings: [...]}]} → one record_process_data call, as the caller.
-// Idempotent on (process, parameter, ts): a retried backlog inserts nothing twice.
+// Idempotent on (machine, tick time): a retried backlog inserts nothing twice.
 import { config } from '../_shared/config.ts';
 import { endpoint, type FetchHandler, type RequestContext } from '../_shared/endpoint.ts';
 import { jsonResponse } from '../_shared/http.ts';

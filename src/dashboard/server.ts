@@ -5,6 +5,8 @@
 //   GET /api/snapshot     the latest snapshot (types.ts); ?id=N: snapshot N while it is in the history
 //   GET /api/history      the recent snapshots without the doctor's report (the charts' points)
 //   GET /api/events       server-sent events: one `snapshot` event per interval
+//   GET /readings         the readings page: a machine's parameters over time (live, a run, any window)
+//   GET /api/readings/*   its data (readings-api.ts)
 //
 // It serves as long as it runs: an unreachable database only shows in the snapshot
 // (database.reachable: false, with the reason), and the SDK's metrics keep coming.
@@ -17,6 +19,7 @@ import postgres from 'postgres';
 import type { Registry } from 'prom-client';
 import type { DoctorOptions, Sql } from '../doctor/index.ts';
 import { DatabaseMonitor } from './database-monitor.ts';
+import { BadRequest, readingsApi } from './readings-api.ts';
 import { Snapshots } from './snapshots.ts';
 
 export interface DashboardOptions {
@@ -65,6 +68,9 @@ const FILES: Record<string, [path: string, type: string]> = {
   '/panels.js': [`${PUBLIC}panels.js`, 'text/javascript; charset=utf-8'],
   '/charts.js': [`${PUBLIC}charts.js`, 'text/javascript; charset=utf-8'],
   '/format.js': [`${PUBLIC}format.js`, 'text/javascript; charset=utf-8'],
+  '/readings': [`${PUBLIC}readings.html`, 'text/html; charset=utf-8'],
+  '/readings.html': [`${PUBLIC}readings.html`, 'text/html; charset=utf-8'],
+  '/readings.js': [`${PUBLIC}readings.js`, 'text/javascript; charset=utf-8'],
   '/vendor/uPlot.esm.js': [UPLOT.js, 'text/javascript; charset=utf-8'],
   '/vendor/uPlot.min.css': [UPLOT.css, 'text/css; charset=utf-8'],
 };
@@ -159,6 +165,15 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       case '/api/events':
         return events(req, res);
       default:
+        if (url.pathname.startsWith('/api/readings/')) {
+          if (!sql) return sendJson(res, 503, { error: 'no database: start the dashboard with a database to see readings' });
+          try {
+            return sendJson(res, 200, await readingsApi(sql, url.pathname.slice('/api/readings/'.length), url.searchParams));
+          } catch (error) {
+            if (error instanceof BadRequest) return sendJson(res, error.status, { error: error.message });
+            throw error;
+          }
+        }
         return send(res, 404, 'text/plain; charset=utf-8', `not found: ${url.pathname}\n`);
     }
   };

@@ -4,7 +4,7 @@
 //   db.commands.claimNext → db.process.start({ commandId }) → the plan
 //   for each step of flattenPlan(plan): db.process.advance(...) (one round trip), drive the PLC
 //     with rows from the parameter cache (no round trip), let the step's time pass
-//   db.recorder(processId) gets every parameter once per simulated second, all along
+//   db.processRecorder(processId) gets every parameter once per simulated second, all along
 //   recorder.flush() → db.process.complete(...)
 //   db.setpoints.subscribe: every setpoint request of the machine (the recipe's parameter steps, and
 //     one the operator makes that the PLC's interlock refuses on purpose) is written to the PLC and
@@ -235,7 +235,7 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
     select id, name, component_type::text as component_type from public.machine_components where machine_id = ${machineId}`;
   const plc = new SimulatedPlc(plan.parameters, components);
   const steps = flattenPlan(plan);
-  const recorder = db.recorder(plan.process_id);
+  const recorder = db.processRecorder(plan.process_id);
   const recorderErrors: string[] = [];
   recorder.on('error', (e, info) => recorderErrors.push(`${e.code} ${e.message} (${info.rows} rows dropped)`));
   recorder.on('overflow', (e) => recorderErrors.push(`${e.code} ${e.message}`));

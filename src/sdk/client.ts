@@ -14,7 +14,8 @@ import { Metrics } from './metrics.ts';
 import { ParameterCache, type InvalidateEvent } from './parameter-cache.ts';
 import { ParametersApi } from './parameters-api.ts';
 import { CommandsApi, ProcessApi } from './process-api.ts';
-import { Recorder, type RecorderOptions } from './recorder.ts';
+import { Recorder, type RecorderOptions, type RecorderTarget } from './recorder.ts';
+import { ReadingsApi } from './readings-api.ts';
 import { SetpointsApi } from './setpoints.ts';
 import { RpcClient, type RetryPolicy } from './rpc-client.ts';
 import { PostgresTransport, sessionUrlFor, type PoolOptions } from './transport/postgres.ts';
@@ -114,6 +115,8 @@ export class AldDb extends Emitter<AldDbEvents> {
   readonly process: ProcessApi;
   /** The setpoint queue: claim, ack, report, list, and subscribe (the controller's loop). */
   readonly setpoints: SetpointsApi;
+  /** What was recorded: latest readings and chart ranges. */
+  readonly readings: ReadingsApi;
   /** This client's prom-client registry (not the global one). */
   readonly metrics: Registry;
   private readonly metricsState: Metrics;
@@ -157,6 +160,7 @@ export class AldDb extends Emitter<AldDbEvents> {
     this.parameters = new ParametersApi(this.rpc, this.cache);
     this.commands = new CommandsApi(this.rpc);
     this.process = new ProcessApi(this.rpc, this.cache);
+    this.readings = new ReadingsApi(this.rpc);
 
     if (typeof (options as DirectOptions).databaseUrl === 'string') {
       const o = options as DirectOptions;
@@ -206,12 +210,25 @@ export class AldDb extends Emitter<AldDbEvents> {
     });
   }
 
-  /** A recorder for one process execution. See src/recorder.ts for the buffering policy. */
-  recorder(processId: string, options: RecorderOptions = {}): Recorder {
-    if (this.closing) throw closedError('recorder');
-    requireUuid('recorder', 'a process id', processId);
-    if (typeof options !== 'object' || options === null) throw invalidArgument('recorder', 'recorder options must be an object', options);
-    const recorder = new Recorder(processId, this.rpc, this.metricsState, { ...this.options.recorder, ...options }, (r) => this.recorders.delete(r));
+  /**
+   * The recorder of a machine, from controller start to stop: every tick is stored whether or not
+   * a process runs (record_readings; the server links each tick to the run holding its time).
+   * See src/sdk/recorder.ts for the buffering policy.
+   */
+  recorder(machineId: string, options: RecorderOptions = {}): Recorder {
+    return this.openRecorder('recorder', 'a machine id', { machineId }, machineId, options);
+  }
+
+  /** A recorder for one process execution (record_process_data): ticks after its end are refused. */
+  processRecorder(processId: string, options: RecorderOptions = {}): Recorder {
+    return this.openRecorder('processRecorder', 'a process id', { processId }, processId, options);
+  }
+
+  private openRecorder(operation: string, what: string, target: RecorderTarget, id: string, options: RecorderOptions): Recorder {
+    if (this.closing) throw closedError(operation);
+    requireUuid(operation, what, id);
+    if (typeof options !== 'object' || options === null) throw invalidArgument(operation, 'recorder options must be an object', options);
+    const recorder = new Recorder(target, this.rpc, this.metricsState, { ...this.options.recorder, ...options }, (r) => this.recorders.delete(r));
     this.recorders.add(recorder);
     return recorder;
   }

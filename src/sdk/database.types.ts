@@ -18,14 +18,10 @@ export type Database = {
     Tables: {
       component_parameters: {
         Row: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -37,14 +33,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -54,14 +47,10 @@ export type Database = {
             | null
         }
         Insert: {
-          applied_at?: string | null
-          applied_value?: number | null
-          applied_version?: number | null
           component_activated?: boolean
           component_id: string
           created_at?: string
           data_type?: Database["public"]["Enums"]["parameter_data_type"]
-          description?: string | null
           display_name?: string | null
           id?: string
           is_active?: boolean
@@ -73,14 +62,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand?: string | null
           read_modbus_address?: number | null
           read_modbus_type?:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value?: number | null
-          show_in_graph?: boolean
-          show_in_ui?: boolean
           unit?: string | null
           updated_at?: string
           version?: number
@@ -90,14 +76,10 @@ export type Database = {
             | null
         }
         Update: {
-          applied_at?: string | null
-          applied_value?: number | null
-          applied_version?: number | null
           component_activated?: boolean
           component_id?: string
           created_at?: string
           data_type?: Database["public"]["Enums"]["parameter_data_type"]
-          description?: string | null
           display_name?: string | null
           id?: string
           is_active?: boolean
@@ -109,14 +91,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name?: string
-          operand?: string | null
           read_modbus_address?: number | null
           read_modbus_type?:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value?: number | null
-          show_in_graph?: boolean
-          show_in_ui?: boolean
           unit?: string | null
           updated_at?: string
           version?: number
@@ -131,6 +110,55 @@ export type Database = {
             columns: ["component_id", "machine_id"]
             referencedRelation: "machine_components"
             referencedColumns: ["id", "machine_id"]
+          },
+        ]
+      }
+      latest_readings: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          updated_at: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          updated_at?: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          updated_at?: string
+          vals?: number[]
+        }
+        Relationships: [
+          {
+            foreignKeyName: "latest_readings_machine_id_fkey"
+            columns: ["machine_id"]
+            referencedRelation: "machines"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "latest_readings_machine_id_layout_version_fkey"
+            columns: ["machine_id", "layout_version"]
+            referencedRelation: "reading_layouts"
+            referencedColumns: ["machine_id", "version"]
+          },
+          {
+            foreignKeyName: "latest_readings_process_id_fkey"
+            columns: ["process_id"]
+            referencedRelation: "process_executions"
+            referencedColumns: ["id"]
           },
         ]
       }
@@ -297,7 +325,6 @@ export type Database = {
           changed_at: string
           changed_by: string | null
           changed_by_role: string
-          field: string
           id: number
           machine_id: string
           new_value: number | null
@@ -315,7 +342,6 @@ export type Database = {
           changed_at?: string
           changed_by?: string | null
           changed_by_role: string
-          field?: string
           id?: never
           machine_id: string
           new_value?: number | null
@@ -333,7 +359,6 @@ export type Database = {
           changed_at?: string
           changed_by?: string | null
           changed_by_role?: string
-          field?: string
           id?: never
           machine_id?: string
           new_value?: number | null
@@ -407,174 +432,6 @@ export type Database = {
             referencedColumns: ["id", "step_type"]
           },
         ]
-      }
-      process_data_points: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_default: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2026m11: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2026m12: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2027m01: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2027m02: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
-      }
-      process_data_points_y2027m03: {
-        Row: {
-          parameter_id: string
-          process_id: string
-          set_point: number | null
-          ts: string
-          value: number | null
-        }
-        Insert: {
-          parameter_id: string
-          process_id: string
-          set_point?: number | null
-          ts: string
-          value?: number | null
-        }
-        Update: {
-          parameter_id?: string
-          process_id?: string
-          set_point?: number | null
-          ts?: string
-          value?: number | null
-        }
-        Relationships: []
       }
       process_execution_state: {
         Row: {
@@ -722,6 +579,236 @@ export type Database = {
             referencedColumns: ["id", "step_type"]
           },
         ]
+      }
+      reading_layouts: {
+        Row: {
+          created_at: string
+          machine_id: string
+          parameter_ids: string[]
+          version: number
+        }
+        Insert: {
+          created_at?: string
+          machine_id: string
+          parameter_ids: string[]
+          version: number
+        }
+        Update: {
+          created_at?: string
+          machine_id?: string
+          parameter_ids?: string[]
+          version?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "reading_layouts_machine_id_fkey"
+            columns: ["machine_id"]
+            referencedRelation: "machines"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      readings: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: [
+          {
+            foreignKeyName: "readings_machine_id_layout_version_fkey"
+            columns: ["machine_id", "layout_version"]
+            referencedRelation: "reading_layouts"
+            referencedColumns: ["machine_id", "version"]
+          },
+          {
+            foreignKeyName: "readings_process_id_fkey"
+            columns: ["process_id"]
+            referencedRelation: "process_executions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      readings_default: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2026m11: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2026m12: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2027m01: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2027m02: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
+      }
+      readings_y2027m03: {
+        Row: {
+          layout_version: number
+          machine_id: string
+          process_id: string | null
+          set_points: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Insert: {
+          layout_version: number
+          machine_id: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts: string
+          vals: number[]
+        }
+        Update: {
+          layout_version?: number
+          machine_id?: string
+          process_id?: string | null
+          set_points?: number[] | null
+          ts?: string
+          vals?: number[]
+        }
+        Relationships: []
       }
       recipe_commands: {
         Row: {
@@ -879,100 +966,6 @@ export type Database = {
           },
         ]
       }
-      setpoint_requests: {
-        Row: {
-          ack_ok: boolean | null
-          ack_value: number | null
-          acked_at: string | null
-          applied_at: string | null
-          claim_count: number
-          claim_expires_at: string | null
-          claimed_at: string | null
-          claimed_by: string | null
-          created_at: string
-          error: string | null
-          id: string
-          machine_id: string
-          parameter_id: string
-          reason: string | null
-          request_id: string | null
-          requested_by: string | null
-          requested_by_role: string
-          source: Database["public"]["Enums"]["change_source"]
-          status: Database["public"]["Enums"]["setpoint_request_status"]
-          superseded_by: string | null
-          value: number
-          version: number
-        }
-        Insert: {
-          ack_ok?: boolean | null
-          ack_value?: number | null
-          acked_at?: string | null
-          applied_at?: string | null
-          claim_count?: number
-          claim_expires_at?: string | null
-          claimed_at?: string | null
-          claimed_by?: string | null
-          created_at?: string
-          error?: string | null
-          id?: string
-          machine_id: string
-          parameter_id: string
-          reason?: string | null
-          request_id?: string | null
-          requested_by?: string | null
-          requested_by_role: string
-          source: Database["public"]["Enums"]["change_source"]
-          status?: Database["public"]["Enums"]["setpoint_request_status"]
-          superseded_by?: string | null
-          value: number
-          version: number
-        }
-        Update: {
-          ack_ok?: boolean | null
-          ack_value?: number | null
-          acked_at?: string | null
-          applied_at?: string | null
-          claim_count?: number
-          claim_expires_at?: string | null
-          claimed_at?: string | null
-          claimed_by?: string | null
-          created_at?: string
-          error?: string | null
-          id?: string
-          machine_id?: string
-          parameter_id?: string
-          reason?: string | null
-          request_id?: string | null
-          requested_by?: string | null
-          requested_by_role?: string
-          source?: Database["public"]["Enums"]["change_source"]
-          status?: Database["public"]["Enums"]["setpoint_request_status"]
-          superseded_by?: string | null
-          value?: number
-          version?: number
-        }
-        Relationships: [
-          {
-            foreignKeyName: "setpoint_requests_machine_id_fkey"
-            columns: ["machine_id"]
-            referencedRelation: "machines"
-            referencedColumns: ["id"]
-          },
-          {
-            foreignKeyName: "setpoint_requests_parameter_id_fkey"
-            columns: ["parameter_id"]
-            referencedRelation: "component_parameters"
-            referencedColumns: ["id"]
-          },
-          {
-            foreignKeyName: "setpoint_requests_superseded_by_fkey"
-            columns: ["superseded_by"]
-            referencedRelation: "setpoint_requests"
-            referencedColumns: ["id"]
-          },
-        ]
-      }
       step_executions: {
         Row: {
           details: Json | null
@@ -1058,24 +1051,26 @@ export type Database = {
       }
     }
     Views: {
-      [_ in never]: never
+      process_data_points: {
+        Row: {
+          machine_id: string | null
+          parameter_id: string | null
+          process_id: string | null
+          set_point: number | null
+          ts: string | null
+          value: number | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "readings_process_id_fkey"
+            columns: ["process_id"]
+            referencedRelation: "process_executions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
     }
     Functions: {
-      ack_setpoint_requests: {
-        Args: {
-          applied_values?: number[]
-          errors?: string[]
-          machine_id: string
-          ok: boolean[]
-          request_ids: string[]
-        }
-        Returns: {
-          parameter_id: string
-          replayed: boolean
-          request_id: string
-          status: Database["public"]["Enums"]["setpoint_request_status"]
-        }[]
-      }
       advance_step: {
         Args: {
           details?: Json
@@ -1112,32 +1107,6 @@ export type Database = {
           isSetofReturn: true
         }
       }
-      claim_setpoint_requests: {
-        Args: {
-          claim_timeout_seconds?: number
-          claimed_by?: string
-          machine_id: string
-        }
-        Returns: {
-          claim_count: number
-          claim_expires_at: string
-          component_id: string
-          created_at: string
-          data_type: Database["public"]["Enums"]["parameter_data_type"]
-          modbus_value_type: Database["public"]["Enums"]["modbus_value_type"]
-          operand: string
-          parameter_id: string
-          parameter_name: string
-          reason: string
-          request_id: string
-          requested_by: string
-          source: Database["public"]["Enums"]["change_source"]
-          value: number
-          version: number
-          write_modbus_address: number
-          write_modbus_type: Database["public"]["Enums"]["modbus_register_type"]
-        }[]
-      }
       complete_process: {
         Args: {
           error_message?: string
@@ -1146,21 +1115,13 @@ export type Database = {
         }
         Returns: Json
       }
-      create_process_data_partitions: {
-        Args: { from_month?: string; months_ahead?: number }
-        Returns: string[]
-      }
       get_component_parameters_bulk: {
         Args: { component_ids: string[]; include_inactive?: boolean }
         Returns: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1172,14 +1133,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1195,17 +1153,23 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      get_latest_readings: {
+        Args: { machine_id: string }
+        Returns: {
+          parameter_id: string
+          process_id: string
+          set_point: number
+          ts: string
+          value: number
+        }[]
+      }
       get_machine_parameters: {
         Args: { include_inactive?: boolean; machine_id: string }
         Returns: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1217,14 +1181,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1251,14 +1212,10 @@ export type Database = {
       get_parameters: {
         Args: { parameter_ids: string[] }
         Returns: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1270,14 +1227,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1293,43 +1247,25 @@ export type Database = {
           isSetofReturn: true
         }
       }
-      get_setpoint_requests: {
+      get_readings: {
         Args: {
-          include_closed?: boolean
+          from_ts: string
           machine_id: string
-          max_rows?: number
+          max_points: number
+          parameter_ids: string[]
+          process_id?: string
+          to_ts: string
         }
         Returns: {
-          ack_ok: boolean | null
-          ack_value: number | null
-          acked_at: string | null
-          applied_at: string | null
-          claim_count: number
-          claim_expires_at: string | null
-          claimed_at: string | null
-          claimed_by: string | null
-          created_at: string
-          error: string | null
-          id: string
-          machine_id: string
+          max_value: number
+          mean_value: number
+          min_value: number
           parameter_id: string
-          reason: string | null
-          request_id: string | null
-          requested_by: string | null
-          requested_by_role: string
-          source: Database["public"]["Enums"]["change_source"]
-          status: Database["public"]["Enums"]["setpoint_request_status"]
-          superseded_by: string | null
-          value: number
-          version: number
+          samples: number
+          ts: string
         }[]
-        SetofOptions: {
-          from: "*"
-          to: "setpoint_requests"
-          isOneToOne: false
-          isSetofReturn: true
-        }
       }
+      maintain_readings: { Args: { months_ahead?: number }; Returns: string[] }
       record_process_data: {
         Args: {
           parameter_ids: string[]
@@ -1340,8 +1276,15 @@ export type Database = {
         }
         Returns: number
       }
-      report_plc_values: {
-        Args: { machine_id: string; parameter_ids: string[]; values: number[] }
+      record_readings: {
+        Args: {
+          machine_id: string
+          parameter_ids: string[]
+          process_id?: string
+          set_points?: number[]
+          timestamps?: string[]
+          values: number[]
+        }
         Returns: number
       }
       set_parameter_value: {
@@ -1356,14 +1299,10 @@ export type Database = {
           value: number
         }
         Returns: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1375,14 +1314,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1410,13 +1346,7 @@ export type Database = {
       }
     }
     Enums: {
-      change_source:
-        | "operator"
-        | "recipe"
-        | "controller"
-        | "api"
-        | "system"
-        | "plc"
+      change_source: "operator" | "recipe" | "controller" | "api" | "system"
       command_status:
         | "pending"
         | "claimed"
@@ -1452,12 +1382,6 @@ export type Database = {
         | "float32"
       operator_role: "viewer" | "operator" | "admin"
       parameter_data_type: "float" | "integer" | "binary"
-      setpoint_request_status:
-        | "pending"
-        | "claimed"
-        | "applied"
-        | "failed"
-        | "superseded"
       step_execution_status:
         | "running"
         | "completed"
@@ -1592,14 +1516,7 @@ export type CompositeTypes<
 export const Constants = {
   public: {
     Enums: {
-      change_source: [
-        "operator",
-        "recipe",
-        "controller",
-        "api",
-        "system",
-        "plc",
-      ],
+      change_source: ["operator", "recipe", "controller", "api", "system"],
       command_status: [
         "pending",
         "claimed",
@@ -1640,13 +1557,6 @@ export const Constants = {
       ],
       operator_role: ["viewer", "operator", "admin"],
       parameter_data_type: ["float", "integer", "binary"],
-      setpoint_request_status: [
-        "pending",
-        "claimed",
-        "applied",
-        "failed",
-        "superseded",
-      ],
       step_execution_status: [
         "running",
         "completed",

@@ -1,4 +1,5 @@
-// Turning PLC readings into ticks, and ticks into record_process_data arguments.
+// Turning PLC readings into ticks, and ticks into record_readings (machine) or
+// record_process_data (process) arguments.
 // Pure functions: the buffering and sending policy is in src/recorder.ts.
 import { invalidArgument } from './errors.ts';
 import { isUuid } from './validate.ts';
@@ -125,4 +126,32 @@ export function toCallArgs(processId: string, ticks: readonly Tick[]): Record<st
     }
   }
   return { process_id: processId, parameter_ids: ids, values, timestamps, set_points: withSetPoints ? setPoints : undefined };
+}
+
+/** Whether two ticks carry the same parameters in the same order (one record_readings call). */
+export function sameColumns(a: Tick, b: Tick): boolean {
+  if (a.ids === b.ids) return true;
+  if (a.ids.length !== b.ids.length) return false;
+  for (let i = 0; i < a.ids.length; i++) if (a.ids[i] !== b.ids[i]) return false;
+  return true;
+}
+
+/**
+ * The arguments of one record_readings call: ticks that all carry the same parameters in the same
+ * order (the recorder batches only those), the values flat, tick by tick, one timestamp per tick.
+ */
+export function toMachineCallArgs(machineId: string, ticks: readonly Tick[]): Record<string, unknown> {
+  const withSetPoints = ticks.some((t) => t.setPoints !== null);
+  const values: (number | null)[] = [];
+  const setPoints: (number | null)[] = [];
+  for (const t of ticks) {
+    for (let i = 0; i < t.ids.length; i++) {
+      values.push(t.values[i]);
+      if (withSetPoints) setPoints.push(t.setPoints ? t.setPoints[i] : null);
+    }
+  }
+  return {
+    machine_id: machineId, parameter_ids: ticks[0].ids, values, timestamps: ticks.map((t) => t.ts),
+    set_points: withSetPoints ? setPoints : undefined,
+  };
 }

@@ -1,28 +1,35 @@
 // Recording (docs/design.md §7): the controller hands over the PLC readings of a tick and carries on.
 //
-// - record() returns at once; sending happens in the background, one record_process_data call
-//   per tick while the database keeps up.
+// - A recorder records a machine (db.recorder(machineId), record_readings: always on, whether or
+//   not a process runs; the server links each tick to the run holding its time) or, as sugar
+//   kept for older callers, one process (db.processRecorder(processId), record_process_data).
+// - record() returns at once; sending happens in the background, one call per tick while the
+//   database keeps up.
 // - Ticks recorded while a call is in flight or failing wait in a bounded buffer and then go
 //   together as ONE call with a timestamp per row (at most maxRowsPerCall rows per call).
 // - Transient failures (connection lost, timeout, server busy) are retried with exponential
 //   backoff and jitter, forever: recording never stops on an error. Retries cannot duplicate
-//   rows: (process_id, parameter_id, ts) is the table's key and the insert skips conflicts.
+//   rows: (machine, tick time) is the key of public.readings and the insert skips conflicts.
+//   A machine recorder batches only consecutive ticks that carry the same parameters.
 // - Policy for errors that can never succeed. If the server refuses a call on its merits, sending
 //   the same rows again would fail the same way and block every tick behind them forever. So:
-//     * about the process itself (P0002 unknown process, 42501 no right to operate its machine,
-//       22004): every tick of the call is dropped, since no tick of it could be stored;
+//     * about the machine or process itself (P0002 unknown, 42501 no right to operate the
+//       machine, 22004): every tick of the call is dropped, since no tick of it could be stored;
 //     * about the rows (22023 foreign parameter, 55000 rows after the end of the run, any other
 //       permanent code): a call of several ticks is split in halves and resent until the ticks
 //       that fail alone are found; only those are dropped.
 //   Each drop emits 'error' with the AldDbError and counts its rows in `dropped`.
 // - A full buffer refuses the new tick with an 'overflow' event (AldDbError ALD_BUFFER_FULL with
 //   the count); the ticks already buffered are kept, so what is stored stays contiguous.
-import { AldDbError, closedError, isTransient } from './errors.ts';
+import { AldDbError, closedError, invalidArgument, isTransient } from './errors.ts';
 import { Emitter } from './emitter.ts';
 import type { Metrics } from './metrics.ts';
-import { TickClock, timestampOf, toCallArgs, toTick, type Readings, type Tick } from './recorder-ticks.ts';
+import { TickClock, sameColumns, timestampOf, toCallArgs, toMachineCallArgs, toTick, type Readings, type Tick } from './recorder-ticks.ts';
 import { backoffDelay } from './retry.ts';
 import type { RpcClient } from './rpc-client.ts';
+
+/** What a recorder records: a machine (always on) or one process execution. */
+export type RecorderTarget = { readonly machineId: string } | { readonly processId: string };
 
 export interface RecorderOptions {
   /** Rows the buffer may hold (default 137 × 3600: an hour of the reference machine). */
@@ -92,14 +99,23 @@ export class Recorder extends Emitter<RecorderEvents> {
   private readonly clock = new TickClock();
   private readonly options: Required<RecorderOptions>;
 
+  /** The process recorded by a process recorder; null for a machine recorder. */
+  readonly processId: string | null;
+  /** The machine recorded by a machine recorder; null for a process recorder. */
+  readonly machineId: string | null;
+  private readonly rpcName: 'record_readings' | 'record_process_data';
+
   constructor(
-    readonly processId: string,
+    target: RecorderTarget,
     private readonly rpc: RpcClient,
     private readonly metrics: Metrics,
     options: RecorderOptions = {},
     private readonly onClose: (recorder: Recorder) => void = () => {},
   ) {
     super();
+    this.processId = 'processId' in target ? target.processId : null;
+    this.machineId = 'machineId' in target ? target.machineId : null;
+    this.rpcName = this.machineId !== null ? 'record_readings' : 'record_process_data';
     this.options = {
       maxBufferedRows: options.maxBufferedRows ?? 137 * 3600,
       maxRowsPerCall: options.maxRowsPerCall ?? 20_000,
@@ -126,6 +142,9 @@ export class Recorder extends Emitter<RecorderEvents> {
     if (this.closed) throw closedError('record', 'the recorder');
     const counter = { nonFinite: 0 };
     const tick = toTick(readings, this.seq + 1, ts === undefined ? this.clock.next() : timestampOf(ts), counter);
+    if (this.machineId !== null && new Set(tick.ids).size !== tick.ids.length) {
+      throw invalidArgument('record', 'a tick may carry each parameter once', tick.ids.length);
+    }
     this.seq = tick.seq;
     if (counter.nonFinite > 0) {
       this.nonFinite += counter.nonFinite;
@@ -135,7 +154,7 @@ export class Recorder extends Emitter<RecorderEvents> {
     if (rows === 0) return this.settle();
     if (this.bufferedRows + rows > this.options.maxBufferedRows) {
       const error = new AldDbError({
-        code: 'ALD_BUFFER_FULL', operation: 'record_process_data',
+        code: 'ALD_BUFFER_FULL', operation: this.rpcName,
         message: `recorder buffer full: ${this.bufferedRows} of ${this.options.maxBufferedRows} rows buffered, so the tick of ${rows} rows at ${tick.ts} was dropped`,
         details: `dropped ${rows} rows; ${this.dropped + rows} dropped so far`,
         hint: 'the database has been unreachable for a while; raise maxBufferedRows to hold longer outages',
@@ -219,12 +238,15 @@ export class Recorder extends Emitter<RecorderEvents> {
     const rows = batch.reduce((n, t) => n + t.ids.length, 0);
     let again = true;
     try {
-      const inserted = await this.rpc.once<number>('record_process_data', toCallArgs(this.processId, batch));
+      const inserted = this.machineId !== null
+        // record_readings counts new ticks; every tick of the call carries the same parameters
+        ? Number(await this.rpc.once<number>('record_readings', toMachineCallArgs(this.machineId, batch))) * batch[0].ids.length
+        : Number(await this.rpc.once<number>('record_process_data', toCallArgs(this.processId as string, batch)));
       this.attempt = 0;
       this.remove(batch.length, rows);
       this.sent += rows;
       this.metrics.rowsSent(rows);
-      this.emit('sent', { rows, ticks: batch.length, inserted: Number(inserted) });
+      this.emit('sent', { rows, ticks: batch.length, inserted });
     } catch (error) {
       const e = error instanceof AldDbError ? error : new AldDbError({ code: 'ALD_UNEXPECTED', message: String(error), cause: error });
       this.lastError = e;
@@ -265,6 +287,7 @@ export class Recorder extends Emitter<RecorderEvents> {
     for (const tick of this.queue) {
       if (batch.length > 0 && (rows + tick.ids.length > this.options.maxRowsPerCall || batch.length >= this.tickLimit)) break;
       if (batch.length > 0 && this.tickLimit !== Infinity && tick.seq > this.isolateUntil) break;
+      if (batch.length > 0 && this.machineId !== null && !sameColumns(batch[0], tick)) break;
       batch.push(tick);
       rows += tick.ids.length;
     }
@@ -280,7 +303,7 @@ export class Recorder extends Emitter<RecorderEvents> {
     if (this.queue.length === 0) return;
     const ticks = this.queue.splice(0);
     this.bufferedRows = 0;
-    this.drop(ticks, this.lastError ?? closedError('record_process_data', 'the recorder'), 'closed');
+    this.drop(ticks, this.lastError ?? closedError(this.rpcName, 'the recorder'), 'closed');
     this.settle();
   }
 

@@ -4,7 +4,7 @@
 -- offenders and must be empty; the second half of the file breaks the schema on purpose (inside
 -- this rolled-back transaction) to show that each check would fail.
 begin;
-select plan(37);
+select plan(40);
 
 -- The 17 domain tables ---------------------------------------------------------------------------
 select has_table('public', 'machines', 'machines exists');
@@ -23,7 +23,10 @@ select has_table('public', 'process_executions', 'process_executions exists');
 select has_table('public', 'process_execution_state', 'process_execution_state exists');
 select has_table('public', 'step_executions', 'step_executions exists');
 select has_table('public', 'parameter_changes', 'parameter_changes exists');
-select has_table('public', 'process_data_points', 'process_data_points exists');
+select has_table('public', 'readings', 'readings exists');
+select has_table('public', 'reading_layouts', 'reading_layouts exists');
+select has_table('public', 'latest_readings', 'latest_readings exists');
+select has_view('public', 'process_data_points', 'process_data_points exists, as the narrow view of readings');
 
 -- The checks, as views so that they can be asked again after breaking the schema. ----------------
 
@@ -112,7 +115,7 @@ select is_empty('select * from tables_without_rls',
   'every table in public, partitions included, has row level security enabled');
 select ok((select count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
            where n.nspname = 'public' and c.relispartition) >= 2,
-  'the RLS check sees the partitions of process_data_points (default and monthly)');
+  'the RLS check sees the partitions of readings (default and monthly)');
 select is_empty('select * from foreign_keys_without_index',
   'every foreign key of a public table is covered by an index leading with its columns');
 select ok((select count(*) from pg_catalog.pg_constraint c join pg_catalog.pg_class t on t.oid = c.conrelid

@@ -5,7 +5,7 @@
 --   chamber_heater 00000000-0000-4000-8000-000000001001, recipe 00000000-0000-4000-8000-000000003001,
 --   steps: 3102 purge, 3103 loop, 3104 valve (TMA pulse), 3105 purge (inside the loop)
 begin;
-select plan(39);
+select plan(40);
 
 -- component_parameters ----------------------------------------------------------------------------
 -- A scratch parameter without limits isolates one rule at a time.
@@ -146,26 +146,29 @@ select throws_ok($$update public.machines set current_process_id = '00000000-000
   '23514', 'new row for relation "machines" violates check constraint "machines_current_process_only_when_running"',
   'an idle machine cannot point at a current process');
 
--- process_data_points (partitioned: the message names the partition, so only the code is checked)
-select lives_ok($$insert into public.process_data_points (process_id, parameter_id, ts, value, set_point)
-                  values ('00000000-0000-4000-8000-00000000f001', md5('ald-demo/chamber_heater/temperature_read')::uuid,
-                          '2026-11-26 12:00:00+00', 151.5, 150)$$,
-  'a data point is accepted');
-select throws_ok($$insert into public.process_data_points (process_id, parameter_id, ts, value)
-                   values ('00000000-0000-4000-8000-00000000f001', md5('ald-demo/chamber_heater/temperature_read')::uuid,
-                           '2026-11-26 12:00:00+00', 152)$$,
+-- readings (partitioned: the message names the partition, so only the code is checked)
+insert into public.reading_layouts (machine_id, version, parameter_ids)
+values ('00000000-0000-4000-8000-000000000001', 1, array[md5('ald-demo/chamber_heater/temperature_read')::uuid]);
+select lives_ok($$insert into public.readings (machine_id, ts, layout_version, process_id, vals, set_points)
+                  values ('00000000-0000-4000-8000-000000000001', now() - interval '1 minute', 1,
+                          '00000000-0000-4000-8000-00000000f001', array[151.5], array[150])$$,
+  'a tick is accepted');
+select throws_ok($$insert into public.readings (machine_id, ts, layout_version, vals)
+                   values ('00000000-0000-4000-8000-000000000001', now() - interval '1 minute', 1, array[152])$$,
   '23505', null,
-  'a second data point with the same (process, parameter, ts) is rejected');
-select throws_ok($$insert into public.process_data_points (process_id, parameter_id, ts, value)
-                   values ('00000000-0000-4000-8000-00000000f001', md5('ald-demo/chamber_heater/temperature_read')::uuid,
-                           '2026-11-26 12:00:01+00', 'NaN')$$,
+  'a second tick of the same machine at the same time is rejected');
+select throws_ok($$insert into public.readings (machine_id, ts, layout_version, vals)
+                   values ('00000000-0000-4000-8000-000000000001', now() - interval '2 minutes', 1, array['NaN'::float8])$$,
   '23514', null,
   'a NaN reading is rejected');
-select throws_ok($$insert into public.process_data_points (process_id, parameter_id, ts, value, set_point)
-                   values ('00000000-0000-4000-8000-00000000f001', md5('ald-demo/chamber_heater/temperature_read')::uuid,
-                           '2026-11-26 12:00:02+00', 150, '-Infinity')$$,
+select throws_ok($$insert into public.readings (machine_id, ts, layout_version, vals, set_points)
+                   values ('00000000-0000-4000-8000-000000000001', now() - interval '3 minutes', 1, array[150], array['-Infinity'::float8])$$,
   '23514', null,
-  'an infinite set point in a data point is rejected');
+  'an infinite set point in a tick is rejected');
+select throws_ok($$insert into public.readings (machine_id, ts, layout_version, vals)
+                   values ('00000000-0000-4000-8000-000000000001', now() - interval '4 minutes', 2, array[150])$$,
+  '23503', null,
+  'a tick in a layout version the machine does not have is rejected');
 
 select * from finish();
 rollback;

@@ -1,9 +1,9 @@
--- Parameter versions, the setpoint audit, per-machine epochs, and the monthly partitions of
--- process_data_points. Runs as the database owner on the seed (supabase/seed.sql).
+-- Parameter versions, the setpoint audit, per-machine epochs, and the monthly partitions and
+-- retention of readings. Runs as the database owner on the seed (supabase/seed.sql).
 --   reactor 00000000-0000-4000-8000-000000000001, bench B 00000000-0000-4000-8000-000000000002,
 --   trap_heater 00000000-0000-4000-8000-000000001009; parameter ids are md5('ald-demo/<component>/<name>')::uuid
 begin;
-select plan(37);
+select plan(45);
 
 create temp table chamber_set as select md5('ald-demo/chamber_heater/temperature_set')::uuid as id;
 create temp table epoch_before as
@@ -38,8 +38,8 @@ select is((select epoch from public.machine_parameter_epochs where machine_id = 
 -- that changes nothing, must not move version, epoch or audit (caches would churn every second).
 insert into public.process_executions (id, machine_id, recipe_snapshot)
 values ('00000000-0000-4000-8000-00000000f101', '00000000-0000-4000-8000-000000000001', '{}');
-insert into public.process_data_points (process_id, parameter_id, ts, value, set_point)
-values ('00000000-0000-4000-8000-00000000f101', (select id from chamber_set), now(), 181.25, 180);
+select public.record_readings('00000000-0000-4000-8000-000000000001', array[(select id from chamber_set)], array[181.25],
+                              array[now()], array[180]);
 update public.component_parameters set set_value = 180, max_value = max_value where id = (select id from chamber_set);
 select is((select version from public.component_parameters where id = (select id from chamber_set)), 2::bigint,
   'recording a data point, or an update that changes nothing, leaves version alone');
@@ -111,70 +111,112 @@ select is((select epoch from public.machine_parameter_epochs where machine_id = 
           (select epoch + 1 from epoch_before),
   'deleting a component with one parameter moves the machine''s epoch by one');
 
--- monthly partitions of process_data_points ----------------------------------------------------------
-insert into public.process_data_points (process_id, parameter_id, ts, value)
-values ('00000000-0000-4000-8000-00000000f101', md5('ald-demo/chamber_heater/temperature_read')::uuid,
-        '2099-06-15 10:00:00+00', 200.5);
-select is((select tableoid::regclass::text from public.process_data_points where ts = '2099-06-15 10:00:00+00'),
-  'process_data_points_default',
-  'a data point in a month without a partition lands in the default partition');
-select results_eq($$select * from public.create_process_data_partitions(0, '2099-06-20')$$,
-  $$values ('process_data_points_y2099m06 (moved 1 rows from default)')$$,
-  'create_process_data_partitions creates the month''s partition and reports the rows it moved');
+-- monthly partitions of readings ------------------------------------------------------------------
+-- The migration prepared the months from now() - max_tick_age to three months ahead; a tick four
+-- months ahead (written directly: the RPCs refuse it) lands in the default partition.
+create temp table far as
+  select (date_trunc('month', now()) + interval '4 months 14 days')::timestamptz as ts,
+         'readings_' || to_char(date_trunc('month', now()) + interval '4 months', '"y"YYYY"m"MM') as part;
+insert into public.readings (machine_id, ts, layout_version, vals)
+values ('00000000-0000-4000-8000-000000000001', (select ts from far), 1, array[200.5]);
+select is((select tableoid::regclass::text from public.readings where ts = (select ts from far)),
+  'readings_default',
+  'a tick in a month without a partition lands in the default partition');
+select results_eq($$select * from public.maintain_readings(4)$$,
+  $$select 'created ' || part || ' (moved 1 ticks from default)' from far$$,
+  'maintain_readings creates the missing month and reports the ticks it moved');
 select results_eq(
-  $$select tableoid::regclass::text, value from public.process_data_points where ts = '2099-06-15 10:00:00+00'$$,
-  $$values ('process_data_points_y2099m06', 200.5::float8)$$,
-  'the data point now lives in the new partition, unchanged');
-select is((select count(*) from public.process_data_points_default where ts >= '2099-06-01' and ts < '2099-07-01'), 0::bigint,
-  'the default partition keeps nothing of that month');
+  $$select tableoid::regclass::text, vals from public.readings where ts = (select ts from far)$$,
+  $$select part, array[200.5::float8] from far$$,
+  'the tick now lives in the new partition, unchanged');
+select is((select count(*) from public.readings_default), 0::bigint,
+  'the default partition keeps nothing');
 select results_eq(
-  $$select c.relrowsecurity, obj_description(c.oid, 'pg_class') collate "default" from pg_class c where c.oid = 'public.process_data_points_y2099m06'::regclass$$,
-  $$values (true, 'process_data_points for 2099-06 (monthly partition)')$$,
+  $$select c.relrowsecurity, obj_description(c.oid, 'pg_class') collate "default" from pg_class c where c.relname = (select part from far)$$,
+  $$select true, 'readings for ' || to_char(date_trunc('month', now()) + interval '4 months', 'YYYY-MM') || ' (monthly partition)'$$,
   'the new partition has RLS enabled and a comment');
-select ok(not has_table_privilege('authenticated', 'public.process_data_points_y2099m06', 'select')
-          and not has_table_privilege('anon', 'public.process_data_points_y2099m06', 'select'),
+select ok(not has_table_privilege('authenticated', (select 'public.' || part from far), 'select')
+          and not has_table_privilege('anon', (select 'public.' || part from far), 'select'),
   'API users cannot read the new partition directly (only through the parent and its policies)');
-select ok(has_table_privilege('service_role', 'public.process_data_points_y2099m06', 'insert'),
+select ok(has_table_privilege('service_role', (select 'public.' || part from far), 'insert'),
   'service_role may write the new partition');
-select is_empty($$select * from public.create_process_data_partitions(0, '2099-06-01')$$,
-  'a second call for the same month creates nothing');
-insert into public.process_data_points (process_id, parameter_id, ts, value)
-values ('00000000-0000-4000-8000-00000000f101', md5('ald-demo/chamber_heater/temperature_read')::uuid,
-        '2099-06-30 23:59:59+00', 201);
-select is((select tableoid::regclass::text from public.process_data_points where ts = '2099-06-30 23:59:59+00'),
-  'process_data_points_y2099m06',
-  'later rows of that month go straight to the new partition');
-select throws_ok($$select public.create_process_data_partitions(121)$$, '22023', 'months_ahead must be between 0 and 120',
-  'create_process_data_partitions rejects more than 120 months ahead');
+select is_empty($$select * from public.maintain_readings(4)$$,
+  'a second call creates nothing');
+select throws_ok($$select public.maintain_readings(121)$$, '22023', 'months_ahead must be between 0 and 120',
+  'maintain_readings rejects more than 120 months ahead');
 
--- who may create partitions
+-- who may maintain
 set local role service_role;
 select set_config('request.jwt.claims', '{"role": "service_role"}', true);
-select results_eq($$select * from public.create_process_data_partitions(0, '2099-08-01')$$,
-  $$values ('process_data_points_y2099m08')$$,
-  'service_role (the controller, pg_cron job) can create a month''s partition');
+select results_eq($$select * from public.maintain_readings(5)$$,
+  $$values ('created readings_' || to_char(date_trunc('month', now()) + interval '5 months', '"y"YYYY"m"MM'))$$,
+  'service_role (the controller, the pg_cron job) can create partitions');
 reset role;
-select is((select relowner from pg_class where oid = 'public.process_data_points_y2099m08'::regclass),
-          (select relowner from pg_class where oid = 'public.process_data_points'::regclass),
+select is((select relowner from pg_class where relname = 'readings_' || to_char(date_trunc('month', now()) + interval '5 months', '"y"YYYY"m"MM')),
+          (select relowner from pg_class where oid = 'public.readings'::regclass),
   'a partition created through service_role is owned like its parent');
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub": "00000000-0000-4000-8000-000000000103", "role": "authenticated"}', true);
-select throws_ok($$select public.create_process_data_partitions(0, '2099-09-01')$$, '42501', null,
-  'an authenticated user, even a machine admin, cannot create partitions');
+select throws_ok($$select public.maintain_readings(6)$$, '42501', null,
+  'an authenticated user, even a machine admin, cannot maintain partitions');
 reset role;
 select set_config('request.jwt.claims', '', true);
 
--- deleting a run deletes its data points (trigger; the table has no foreign keys, see 000500) -------
+-- retention: keep everything by default; detach or drop whole months older than the retention ----
+update private.telemetry_settings set max_tick_age = interval '400 days';
+select ok((select count(*) from public.maintain_readings() r where r like 'created %') >= 12,
+  'a longer max_tick_age prepares the older months too');
+insert into public.readings (machine_id, ts, layout_version, vals)
+values ('00000000-0000-4000-8000-000000000001', now() - interval '390 days', 1, array[1.5]);
+select is_empty($$select * from public.maintain_readings() r where r not like 'created %'$$,
+  'with no retention (the default) nothing is dropped or detached');
+update private.telemetry_settings set retention = interval '100 days', retention_action = 'detach';
+create temp table detached as select r from public.maintain_readings() r;
+select ok((select count(*) from detached where r like 'detached readings_y%') >= 8
+          and not exists (select 1 from detached where r not like 'detached %'),
+  'retention with detach detaches every month older than the retention, and nothing else');
+select is((select count(*) from public.readings where ts = now() - interval '390 days'), 0::bigint,
+  'a detached month''s ticks are no longer in readings');
+select is((select count(*) from pg_inherits i join pg_class c on c.oid = i.inhrelid
+           where i.inhparent = 'public.readings'::regclass
+             and c.relname = 'readings_' || to_char(now() - interval '390 days', '"y"YYYY"m"MM')), 0::bigint,
+  'the detached month is no partition of readings any more');
+select ok(to_regclass('public.readings_' || to_char(now() - interval '390 days', '"y"YYYY"m"MM')) is not null,
+  'the detached month is kept as a table of its own');
+update private.telemetry_settings set retention = interval '40 days', retention_action = 'drop';
+create temp table dropped as select r from public.maintain_readings() r;
+select ok(exists (select 1 from dropped) and not exists (select 1 from dropped where r not like 'dropped readings_y%'),
+  'retention with drop drops the months that have become older than the retention');
+select ok(exists (select 1 from pg_inherits i join pg_class c on c.oid = i.inhrelid
+                  where i.inhparent = 'public.readings'::regclass
+                    and c.relname = 'readings_' || to_char(now(), '"y"YYYY"m"MM')),
+  'the current month is never dropped');
+update private.telemetry_settings set retention = null, retention_action = 'drop', max_tick_age = interval '31 days';
+
+-- the schedule: where pg_cron could be created in this database (Supabase; a server whose
+-- cron.database_name is this database), the migration scheduled the job; elsewhere it is skipped.
+create function pg_temp.maintain_readings_jobs() returns bigint language plpgsql as $$
+declare n bigint;
+begin
+  execute $q$select count(*) from cron.job where jobname = 'ald-db-maintain-readings' and command = 'select public.maintain_readings()'$q$ into n;
+  return n;
+end $$;
+select case when exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron')
+  then is(pg_temp.maintain_readings_jobs(), 1::bigint, 'pg_cron runs public.maintain_readings daily (job ald-db-maintain-readings)')
+  else skip('pg_cron cannot be created in this database; public.maintain_readings is tested directly above', 1) end;
+
+-- deleting a run keeps the machine's readings, no longer linked to it ---------------------------------
 insert into public.process_executions (id, machine_id, recipe_snapshot, status, ended_at)
 values ('00000000-0000-4000-8000-00000000f1d1', '00000000-0000-4000-8000-000000000001', '{}', 'completed', now());
-insert into public.process_data_points (process_id, parameter_id, ts, value)
-select '00000000-0000-4000-8000-00000000f1d1', (select id from chamber_set), now() - make_interval(secs => g), g
+select public.record_process_data('00000000-0000-4000-8000-00000000f1d1', array[md5('ald-demo/chamber_heater/temperature_read')::uuid], array[g::float8],
+                                  array[now() - make_interval(secs => g)])
 from generate_series(1, 5) g;
 select is((select count(*) from public.process_data_points where process_id = '00000000-0000-4000-8000-00000000f1d1'), 5::bigint,
-  'a finished run has its five data points');
+  'a finished run has its five readings');
 delete from public.process_executions where id = '00000000-0000-4000-8000-00000000f1d1';
-select is((select count(*) from public.process_data_points where process_id = '00000000-0000-4000-8000-00000000f1d1'), 0::bigint,
-  'deleting a process execution deletes its data points, as a cascading foreign key would');
+select is((select count(*) from public.readings where machine_id = '00000000-0000-4000-8000-000000000001' and process_id is null
+             and ts >= now() - interval '5 seconds' and ts < now()), 5::bigint,
+  'deleting a process execution keeps its machine''s readings, with process_id null');
 
 select * from finish();
 rollback;

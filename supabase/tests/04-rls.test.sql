@@ -9,7 +9,7 @@
 -- filters out (update/delete with a using clause) affect 0 rows without an error; inserts that a
 -- with-check clause refuses, and anything without a grant, raise 42501.
 begin;
-select plan(66);
+select plan(69);
 
 -- Rows the seed lacks: one setpoint audit row and one data point on each machine.
 update public.component_parameters set set_value = 180 where id = md5('ald-demo/chamber_heater/temperature_set')::uuid;
@@ -17,9 +17,8 @@ update public.component_parameters set set_value = 30 where id = md5('ald-demo/b
 insert into public.process_executions (id, machine_id, recipe_snapshot) values
   ('00000000-0000-4000-8000-00000000f201', '00000000-0000-4000-8000-000000000001', '{}'),
   ('00000000-0000-4000-8000-00000000f202', '00000000-0000-4000-8000-000000000002', '{}');
-insert into public.process_data_points (process_id, parameter_id, ts, value) values
-  ('00000000-0000-4000-8000-00000000f201', md5('ald-demo/chamber_heater/temperature_read')::uuid, now(), 151.5),
-  ('00000000-0000-4000-8000-00000000f202', md5('ald-demo/bench_heater/temperature_read')::uuid, now(), 29.5);
+select public.record_process_data('00000000-0000-4000-8000-00000000f201', array[md5('ald-demo/chamber_heater/temperature_read')::uuid], array[151.5]),
+       public.record_process_data('00000000-0000-4000-8000-00000000f202', array[md5('ald-demo/bench_heater/temperature_read')::uuid], array[29.5]);
 
 -- How many rows a statement touched, as the current role (an update or delete that RLS filters
 -- out is not an error, so the row count is what shows it).
@@ -46,8 +45,10 @@ select throws_ok('select * from public.component_parameters', '42501', 'permissi
   'anon cannot read parameters');
 select throws_ok('select * from public.recipes', '42501', 'permission denied for table recipes',
   'anon cannot read recipes');
-select throws_ok('select * from public.process_data_points', '42501', 'permission denied for table process_data_points',
+select throws_ok('select * from public.process_data_points', '42501', 'permission denied for view process_data_points',
   'anon cannot read recorded data');
+select throws_ok('select * from public.latest_readings', '42501', 'permission denied for table latest_readings',
+  'anon cannot read the latest readings');
 select throws_ok($$insert into public.recipe_commands (machine_id, command_type) values ('00000000-0000-4000-8000-000000000001', 'stop_recipe')$$,
   '42501', 'permission denied for table recipe_commands',
   'anon cannot issue commands');
@@ -88,6 +89,8 @@ select is((select count(*) from public.process_executions), 1::bigint,
   'a viewer sees the reactor''s process executions only');
 select is((select count(*) from public.process_data_points), 1::bigint,
   'a viewer sees the reactor''s data points only');
+select results_eq('select machine_id from public.latest_readings', $$values ('00000000-0000-4000-8000-000000000001'::uuid)$$,
+  'a viewer sees the reactor''s latest readings only');
 select results_eq('select user_id, role::text from public.machine_operators',
   $$values ('00000000-0000-4000-8000-000000000101'::uuid, 'viewer')$$,
   'a viewer sees their own grant and nobody else''s');
@@ -112,9 +115,9 @@ select throws_ok($$insert into public.recipe_commands (machine_id, command_type,
                    values ('00000000-0000-4000-8000-000000000001', 'stop_recipe', '00000000-0000-4000-8000-000000000101')$$,
   '42501', 'new row violates row-level security policy for table "recipe_commands"',
   'a viewer cannot issue commands');
-select throws_ok($$insert into public.process_data_points (process_id, parameter_id, ts, value)
-                   values ('00000000-0000-4000-8000-00000000f201', md5('ald-demo/chamber_heater/temperature_read')::uuid, now(), 1)$$,
-  '42501', 'permission denied for table process_data_points',
+select throws_ok($$insert into public.readings (machine_id, ts, layout_version, vals)
+                   values ('00000000-0000-4000-8000-000000000001', now() - interval '1 minute', 1, array[1.0])$$,
+  '42501', 'permission denied for table readings',
   'a viewer cannot write recorded data');
 select throws_ok($$insert into public.parameter_changes (parameter_id, machine_id, old_version, new_version, changed_by_role, source)
                    values (md5('ald-demo/chamber_heater/temperature_set')::uuid, '00000000-0000-4000-8000-000000000001', 1, 2, 'x', 'api')$$,
@@ -184,6 +187,8 @@ select results_eq($$select machine_id from public.parameter_changes$$, $$values 
   'the operator of machine B sees machine B''s setpoint audit only');
 select results_eq($$select process_id from public.process_data_points$$, $$values ('00000000-0000-4000-8000-00000000f202'::uuid)$$,
   'the operator of machine B sees machine B''s data points only');
+select results_eq('select machine_id from public.readings', $$values ('00000000-0000-4000-8000-000000000002'::uuid)$$,
+  'the operator of machine B sees machine B''s ticks only');
 select is((select count(*) from public.recipe_commands), 0::bigint,
   'the operator of machine B sees none of the reactor''s commands');
 select is(pg_temp.rows_affected($$update public.machine_components set is_activated = false

@@ -1,8 +1,9 @@
--- record_process_data: a whole recording tick (or a buffered backlog of ticks) in one round trip,
--- idempotent on (process_id, parameter_id, ts), so a retried tick never duplicates a row. Every
--- error code of its header (20261126001200_record_process_data.sql) and who may record.
+-- record_process_data, the process-scoped form of record_readings: a whole recording tick (or a
+-- buffered backlog of ticks) in one round trip, idempotent on (machine, tick time), so a retried
+-- tick never duplicates a row. Every error code of its header (20261126001200_record_process_data.sql,
+-- 20261204400300_record_process_data.sql) and who may record.
 begin;
-select plan(41);
+select plan(43);
 \ir helpers/identities.sql
 
 
@@ -25,8 +26,8 @@ $$;
 select is(
   (select p.provolatile::text || ':' || p.prosecdef::text || ':' || array_to_string(p.proconfig, ',') from pg_catalog.pg_proc p
    where p.oid = 'public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[])'::regprocedure),
-  'v:true:search_path=""',
-  'record_process_data is VOLATILE, SECURITY DEFINER and runs with an empty search_path');
+  'v:true:search_path=pg_catalog, pg_temp',
+  'record_process_data is VOLATILE, SECURITY DEFINER and runs with search_path pg_catalog, pg_temp');
 
 -- One tick of the whole machine --------------------------------------------------------------------
 select pg_temp.login_as('00000000-0000-4000-8000-000000000102');
@@ -145,6 +146,14 @@ select throws_ok(
                                        array_fill(1.0::float8, array[100001])) $$,
   '22023', 'too many rows in one call',
   'more than 100000 rows in one call are refused with 22023');
+select throws_ok(
+  $$ select public.record_process_data(pg_temp.run_id(), array[pg_temp.param('valve_1', 'state')], array[1.0], array[now() - interval '32 days']) $$,
+  '22023', 'tick time outside the accepted window',
+  'a tick older than max_tick_age (31 days) is refused with 22023');
+select throws_ok(
+  $$ select public.record_process_data(pg_temp.run_id(), array[pg_temp.param('valve_1', 'state')], array[1.0], array[now() + interval '6 minutes']) $$,
+  '22023', 'tick time outside the accepted window',
+  'a tick more than max_tick_lead (5 minutes) ahead of the server clock is refused with 22023');
 select is(
   pg_temp.points(),
   137::bigint + 136 + 6 + 2,
@@ -213,8 +222,8 @@ select is(
 select is(
   public.record_process_data(pg_temp.run_id(), array[pg_temp.param('valve_2', 'state')], array[1.0],
                              array[(select ended_at from public.process_executions where id = pg_temp.run_id())]),
-  1,
-  'a tick stamped exactly at the end of the run is accepted');
+  0,
+  'a tick stamped exactly at the end of the run is accepted (no 55000), and stored once: that time already has the tick stamped now() above');
 select is(
   public.record_process_data(pg_temp.run_id(), array[pg_temp.param('valve_1', 'state')], array[1.0],
                              array[now() - interval '1 second']),

@@ -112,10 +112,11 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('parameter_changes', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.parameter_changes (parameter_id, machine_id, old_version, new_version, changed_by_role, source) values (md5('ald-demo/chamber_heater/kp')::uuid, '00000000-0000-4000-8000-000000000001', 1, 2, 'matrix', 'system') $q$, null),
   ('parameter_changes', 'table', 'update', 'rrrrra', 'dml', $q$ update public.parameter_changes set reason = reason where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   ('parameter_changes', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.parameter_changes where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
-  ('process_data_points', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.process_data_points where process_id = @pid $q$, null),
-  ('process_data_points', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.process_data_points (process_id, parameter_id, ts, value) values (@pid, md5('ald-demo/chamber_heater/temperature_read')::uuid, '2001-01-01 00:00:00+00', 1) $q$, null),
-  ('process_data_points', 'table', 'update', 'rrrrra', 'dml', $q$ update public.process_data_points set value = value where process_id = @pid $q$, null),
-  ('process_data_points', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.process_data_points where process_id = @pid $q$, null),
+  -- readings: one row per machine tick, read by the machine's viewers, written by the RPCs (and service_role)
+  ('readings', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('readings', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.readings (machine_id, ts, layout_version, vals) values ('00000000-0000-4000-8000-000000000001', now() - interval '10 minutes', 1, array[1.0]) $q$, null),
+  ('readings', 'table', 'update', 'rrrrra', 'dml', $q$ update public.readings set vals = vals where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('readings', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   -- setpoint requests: viewers read; created by the set_value trigger, moved by the controller's RPCs
   ('setpoint_requests', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.setpoint_requests where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   ('setpoint_requests', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.setpoint_requests (machine_id, parameter_id, value, version, requested_by_role, source) values ('00000000-0000-4000-8000-000000000001', md5('ald-demo/chamber_heater/kd')::uuid, 1, 1, 'matrix', 'api') $q$, null),
@@ -123,17 +124,32 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('setpoint_requests', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.setpoint_requests where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   -- a partition, reached directly (PostgREST exposes partitions as tables); the monthly partitions
   -- carry the same grants (asserted at the end)
-  ('process_data_points_default', 'table', 'select', 'rrrrra', 'count', $q$ select count(*) from public.process_data_points_default where process_id = @pid $q$, null),
-  ('process_data_points_default', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.process_data_points_default (process_id, parameter_id, ts, value) values (@pid, md5('ald-demo/chamber_heater/temperature_read')::uuid, '2001-01-01 00:00:00+00', 1) $q$, null),
-  ('process_data_points_default', 'table', 'update', 'rrrrra', 'dml', $q$ update public.process_data_points_default set value = value where process_id = @pid $q$, null),
-  ('process_data_points_default', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.process_data_points_default where process_id = @pid $q$, null),
+  ('readings_default', 'table', 'select', 'rrrrra', 'count', $q$ select count(*) from public.readings_default where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('readings_default', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.readings_default (machine_id, ts, layout_version, vals) values ('00000000-0000-4000-8000-000000000001', '2001-01-01 00:00:00+00', 1, array[1.0]) $q$, null),
+  ('readings_default', 'table', 'update', 'rrrrra', 'dml', $q$ update public.readings_default set vals = vals where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('readings_default', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.readings_default where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('reading_layouts', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.reading_layouts where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('reading_layouts', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.reading_layouts (machine_id, version, parameter_ids) values ('00000000-0000-4000-8000-000000000001', 99, '{}') $q$, null),
+  ('reading_layouts', 'table', 'update', 'rrrrra', 'dml', $q$ update public.reading_layouts set created_at = created_at where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('reading_layouts', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.reading_layouts where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('latest_readings', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.latest_readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('latest_readings', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.latest_readings (machine_id, ts, layout_version, vals) values ('00000000-0000-4000-8000-000000000001', now(), 1, '{}') $q$,
+   $q$ delete from public.latest_readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$),
+  ('latest_readings', 'table', 'update', 'rrrrra', 'dml', $q$ update public.latest_readings set vals = vals where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('latest_readings', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.latest_readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  -- the narrow view (security_invoker: the RLS of readings applies); not updatable (a write fails
+  -- with 55000 before any privilege is looked at), so only its reads are in the matrix
+  ('process_data_points', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.process_data_points where process_id = @pid $q$, null),
   -- functions: the readers are invoker (RLS decides), the writers definer with a role check
   ('get_component_parameters_bulk', 'function', 'execute', 'raaafa', 'count', $q$ select count(*) from public.get_component_parameters_bulk(array['00000000-0000-4000-8000-000000001001', '00000000-0000-4000-8000-000000001021']::uuid[]) $q$, null),
   ('get_machine_parameters', 'function', 'execute', 'raaafa', 'count', $q$ select count(*) from public.get_machine_parameters('00000000-0000-4000-8000-000000000001') $q$, null),
   ('get_parameters', 'function', 'execute', 'raaafa', 'count', $q$ select count(*) from public.get_parameters(array[md5('ald-demo/chamber_heater/kp')::uuid]) $q$, null),
   ('get_parameter_epochs', 'function', 'execute', 'raaafa', 'count', $q$ select count(*) from public.get_parameter_epochs(array['00000000-0000-4000-8000-000000000001']::uuid[]) $q$, null),
   ('set_parameter_value', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.set_parameter_value(md5('ald-demo/chamber_heater/kp')::uuid, 5) $q$, null),
-  ('record_process_data', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.record_process_data(@pid, array[md5('ald-demo/chamber_heater/temperature_read')::uuid], array[151.0], array['2001-01-01 00:00:01+00']::timestamptz[]) $q$, null),
+  ('record_process_data', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.record_process_data(@pid, array[md5('ald-demo/chamber_heater/temperature_read')::uuid], array[151.0], array[now() - interval '1 minute']) $q$, null),
+  ('record_readings', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.record_readings('00000000-0000-4000-8000-000000000001', array[md5('ald-demo/chamber_heater/temperature_read')::uuid], array[151.0], array[now() - interval '2 minutes']) $q$, null),
+  ('get_latest_readings', 'function', 'execute', 'raaafa', 'count', $q$ select count(*) from public.get_latest_readings('00000000-0000-4000-8000-000000000001') $q$, null),
+  ('get_readings', 'function', 'execute', 'raaafa', 'count', $q$ select count(*) from public.get_readings('00000000-0000-4000-8000-000000000001', array[md5('ald-demo/chamber_heater/temperature_read')::uuid], now() - interval '1 hour', now() + interval '1 second', 100) $q$, null),
   ('claim_next_command', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.claim_next_command('00000000-0000-4000-8000-000000000001') $q$, null),
   ('start_process', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.start_process('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000003001') $q$,
    $q$ select public.complete_process(@pid, 'aborted') $q$),
@@ -144,9 +160,9 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('ack_setpoint_requests', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.ack_setpoint_requests('00000000-0000-4000-8000-000000000001', array['e0000000-0000-4000-8000-000000000011']::uuid[], array[true]) $q$,
    $q$ select count(*) from public.claim_setpoint_requests('00000000-0000-4000-8000-000000000001') $q$),
   ('report_plc_values', 'function', 'execute', 'rraara', 'count', $q$ select public.report_plc_values('00000000-0000-4000-8000-000000000001', array[md5('ald-demo/chamber_heater/kp')::uuid], array[4.5]) $q$, null),
-  -- Granted to service_role only; tried on a month that has no partition yet, so it really creates
-  -- one (as its definer: attaching a partition needs the owner of process_data_points).
-  ('create_process_data_partitions', 'function', 'execute', 'rrrrra', 'count', $q$ select count(*) from public.create_process_data_partitions(0, '2031-01-01') $q$, null);
+  -- Granted to service_role only; asked for more months ahead than exist, so it really creates
+  -- partitions (as its definer: attaching a partition needs the owner of readings).
+  ('maintain_readings', 'function', 'execute', 'rrrrra', 'count', $q$ select count(*) from public.maintain_readings(12) $q$, null);
 
 select plan((select count(*)::int * 6 from checks) + 3);
 
@@ -174,8 +190,10 @@ declare
   pid uuid := (select f.pid from fixture f);
 begin
   perform public.advance_step(pid, '00000000-0000-4000-8000-000000003101', 0);
-  perform public.record_process_data(pid, array[md5('ald-demo/chamber_heater/temperature_read')::uuid, md5('ald-demo/chamber_heater/temperature_read')::uuid],
-                                     array[150.0, 150.5], array[now(), '2000-01-01 00:00:00+00']);
+  perform public.record_process_data(pid, array[md5('ald-demo/chamber_heater/temperature_read')::uuid], array[150.0], array[now()]);
+  -- a tick outside every monthly partition (the RPCs refuse its time; written directly)
+  insert into public.readings (machine_id, ts, layout_version, process_id, vals)
+  values ('00000000-0000-4000-8000-000000000001', '2000-01-01 00:00:00+00', 1, pid, array[150.5]);
 end $$;
 
 -- A pending setpoint request with a known id for the ack check (the recipe's first step made another).
@@ -244,7 +262,7 @@ order by c.ord, i.ord;
 select is_empty(
   $$ select c.relname::text from pg_catalog.pg_class c
      where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
-       and (not c.relispartition or c.relname = 'process_data_points_default')
+       and (not c.relispartition or c.relname = 'readings_default')
        and c.relname not in (select object from checks where object_kind = 'table' group by object having count(distinct action) = 4) $$,
   'the matrix covers select, insert, update and delete on every table in public (and the default partition)');
 select is_empty(
@@ -255,8 +273,8 @@ select is_empty(
 select is_empty(
   $$ select c.relname::text from pg_catalog.pg_class c
      where c.relnamespace = 'public'::regnamespace and c.relispartition and c.relkind = 'r'
-       and c.relacl is distinct from (select d.relacl from pg_catalog.pg_class d where d.oid = 'public.process_data_points_default'::regclass) $$,
-  'every monthly partition of process_data_points has the same grants as the default partition, so its row in the matrix holds for them');
+       and c.relacl is distinct from (select d.relacl from pg_catalog.pg_class d where d.oid = 'public.readings_default'::regclass) $$,
+  'every monthly partition of readings has the same grants as the default partition, so its row in the matrix holds for them');
 
 select * from finish();
 rollback;

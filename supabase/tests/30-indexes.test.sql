@@ -50,8 +50,8 @@ select has_index('public', 'recipe_steps', 'recipe_steps_recipe_id_parent_step_i
   'start_process reads a recipe''s steps by recipe_id');
 select has_index('public', 'recipe_steps', 'recipe_steps_pkey', array['id'],
   'advance_step finds the step to open by its primary key');
-select has_index('public', 'process_data_points', 'process_data_points_pkey', array['process_id', 'parameter_id', 'ts'],
-  'record_process_data inserts idempotently against the (process_id, parameter_id, ts) primary key');
+select has_index('public', 'readings', 'readings_pkey', array['machine_id', 'ts'],
+  'record_readings inserts idempotently against the (machine_id, ts) primary key, which also serves get_readings');
 
 -- Indexes that are gone, and why ----------------------------------------------------------------------
 select hasnt_index('public', 'component_parameters', 'component_parameters_machine_id_idx',
@@ -60,9 +60,9 @@ select hasnt_index('public', 'component_parameters', 'component_parameters_compo
   'component_parameters has no (component_id, machine_id) index: (machine_id, component_id, name) covers the foreign key');
 select is((select array_agg(c.relname::text order by c.relname) from pg_catalog.pg_index i
            join pg_catalog.pg_class c on c.oid = i.indexrelid
-           where i.indrelid = 'public.process_data_points'::regclass),
-  array['process_data_points_pkey'],
-  'process_data_points carries only its primary key: every further index would be paid by every recorded row');
+           where i.indrelid = 'public.readings'::regclass),
+  array['readings_machine_id_layout_version_idx', 'readings_pkey', 'readings_process_id_idx'],
+  'readings carries its key and the indexes of its foreign keys only: every further index would be paid by every recorded tick');
 
 -- The checks, as views so that they can be asked again after planting an index -------------------------
 

@@ -33,7 +33,7 @@ interface MachineE {
 
 async function createMachineE(): Promise<MachineE> {
   // Dead rows left by earlier suites would make every fingerprint scan them.
-  await probe`vacuum public.process_data_points`;
+  await probe`vacuum public.readings`;
   const machine = crypto.randomUUID();
   await admin`insert into public.machines (id, name) values (${machine}, ${`deno fuzz ${machine.slice(0, 8)}`})`;
   const [c] = await admin`insert into public.machine_components (machine_id, name, component_type)
@@ -66,16 +66,16 @@ async function createMachineE(): Promise<MachineE> {
 const TABLES = [
   'machines', 'machine_operators', 'machine_components', 'component_parameters', 'machine_parameter_epochs', 'recipes',
   'recipe_steps', 'recipe_commands', 'process_executions', 'process_execution_state', 'step_executions',
-  'parameter_changes', 'process_data_points',
+  'parameter_changes', 'reading_layouts', 'latest_readings', 'readings',
 ];
 const FINGERPRINT = TABLES.map((t) =>
-  t === 'process_data_points'
+  t === 'readings'
     ? `select '${t}' as t, count(*) || ':' || coalesce(max(x.xmin::text::bigint), 0) as h from public.${t} x`
     : `select '${t}' as t, count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) as h from public.${t} x`
 ).join(' union all ');
 
 
-/** count:md5 of every row of every public table (process_data_points: count and newest xmin). */
+/** count:md5 of every row of every public table (readings: count and newest xmin). */
 async function fingerprint(): Promise<string> {
   const rows = await probe.unsafe(FINGERPRINT);
   return rows.map((r) => `${r.t}=${r.h}`).join(' ');

@@ -55,7 +55,7 @@ describe.each(FAULT_SIDES)('a connection reset at the %s of a call', (side) => {
     const plan = await db.process.start({ machineId: reactor.machineId, recipeId: reactor.recipeId });
     onTestFinished(() => sql`update public.process_executions set status = 'aborted', ended_at = now() where id = ${plan.process_id} and status = 'running'`
       .then(() => sql`update public.machines set status = 'idle', current_process_id = null where id = ${reactor.machineId}`).then(() => {}));
-    const recorder = db.recorder(plan.process_id, { retryBaseMs: 50, retryMaxMs: 200 });
+    const recorder = db.processRecorder(plan.process_id, { retryBaseMs: 50, retryMaxMs: 200 });
     const sent: { rows: number; inserted: number }[] = [];
     recorder.on('sent', (info) => sent.push(info));
     const errorsBefore = db.stats().errors;

@@ -222,7 +222,7 @@ export async function runRecipe(
   };
   const requestId = crypto.randomUUID();
   const plan = await persist(() => db.process.start({ machineId: reactor.machineId, recipeId: reactor.recipeId, requestId }));
-  const recorder = db.recorder(plan.process_id, { retryBaseMs: 50, retryMaxMs: 500 });
+  const recorder = db.processRecorder(plan.process_id, { retryBaseMs: 50, retryMaxMs: 500 });
   const stamps: Date[] = [];
   const record = () => {
     const ts = new Date(Math.max(Date.now(), (stamps.at(-1)?.getTime() ?? 0) + 1));

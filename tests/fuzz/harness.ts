@@ -216,18 +216,18 @@ export const TABLES = [
   'machines', 'machine_operators', 'machine_components', 'component_parameters', 'machine_parameter_epochs',
   'recipes', 'recipe_steps', 'valve_step_configs', 'purge_step_configs', 'parameter_step_configs',
   'loop_step_configs', 'recipe_commands', 'process_executions', 'process_execution_state', 'step_executions',
-  'parameter_changes', 'process_data_points',
+  'parameter_changes', 'reading_layouts', 'latest_readings', 'readings',
 ] as const;
 export type Table = (typeof TABLES)[number];
 export type Fingerprint = Record<Table, string>;
 
 /**
- * Per table `count:hash`. Every table but process_data_points: md5 of all its rows as text, in text
- * order (logical: a rewrite of a row with equal values is no change). process_data_points, the one
- * big table, only ever gains or loses rows: the newest xmin (any committed insert, update or delete
- * moves it or the count) is as exact and does not read every row as text.
+ * Per table `count:hash`. Every table but readings: md5 of all its rows as text, in text order
+ * (logical: a rewrite of a row with equal values is no change). readings, the one big table, only
+ * ever gains or loses rows: the newest xmin (any committed insert, update or delete moves it or the
+ * count) is as exact and does not read every row as text.
  */
-const FINGERPRINT_SQL = TABLES.map((t) => t === 'process_data_points'
+const FINGERPRINT_SQL = TABLES.map((t) => t === 'readings'
   ? `select '${t}' as t, count(*) || ':' || coalesce(max(x.xmin::text::bigint), 0) as h from public.${t} x`
   : `select '${t}' as t, count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) as h from public.${t} x`)
   .join('\nunion all ');

@@ -288,10 +288,15 @@ export const setParameterValue: Spec = {
 
 // ---- record_process_data ----------------------------------------------------------------------------
 
-/** Fixed at load: timestamps cluster around it (collisions exercise the idempotent key). */
+/**
+ * Fixed at load: timestamps cluster in the hour before it (collisions exercise the idempotent key),
+ * inside the accepted tick window (now() - 31 days .. now() + 5 minutes); a few lie far outside it.
+ */
 const BASE = Date.now() - (Date.now() % 60_000);
+const OUTSIDE_WINDOW = [BASE - 40 * 86_400_000, BASE + 3_600_000];
 const tsElem: fc.Arbitrary<V> = fc.oneof(
-  { weight: 24, arbitrary: fc.integer({ min: -120, max: 120 }).map((k) => str(new Date(BASE + k * 30_000).toISOString())) },
+  { weight: 24, arbitrary: fc.integer({ min: -120, max: 0 }).map((k) => str(new Date(BASE + k * 30_000).toISOString())) },
+  { weight: 1, arbitrary: fc.constantFrom(...OUTSIDE_WINDOW).map((t) => str(new Date(t).toISOString())) },
   { weight: 1, arbitrary: fc.constantFrom(...Object.keys(TIMESTAMP_TEXTS)).map(str) },
   { weight: 1, arbitrary: fc.constant(nul) },
 );
@@ -362,13 +367,16 @@ export const recordProcessData: Spec = {
       (select 1 from public.component_parameters p where p.id = x and p.machine_id = $2)`, [uuidList(ids), pe.machine_id]);
     if (foreign) return code('22023'); // parameters not on the process's machine
     if (n === 0) return unchanged((data) => expect(data).toBe(0));
+    // tick times outside now() - 31 days .. now() + 5 minutes (private.telemetry_settings)
+    if (ts !== null && (ts as number[]).some((t) => t < Date.now() - 31 * 86_400_000 || t > Date.now() + 300_000)) return code('22023');
     const stamps = ts === null ? null : ids.map((_, i) => new Date(ts.length === 1 ? ts[0]! : ts[i]!).toISOString());
+    // the key is (machine, tick time): rows of a tick the machine already has are not stored
     const [{ fresh }] = await sql.unsafe(`select count(*)::int as fresh from (select distinct p, t from unnest($1::uuid[], $2::timestamptz[]) u (p, t)) k
-      where not exists (select 1 from public.process_data_points d where d.process_id = $3 and d.parameter_id = k.p and d.ts = k.t)`,
-    [uuidList(ids), stamps === null ? `{${ids.map(() => 'NULL').join(',')}}` : `{${stamps.join(',')}}`, pid]);
+      where not exists (select 1 from public.readings r where r.machine_id = $3 and r.ts = k.t)`,
+    [uuidList(ids), stamps === null ? `{${ids.map(() => 'NULL').join(',')}}` : `{${stamps.join(',')}}`, pe.machine_id as string]);
     return {
-      mayChange: ['process_data_points'],
-      mustChange: fresh > 0 ? ['process_data_points'] : [],
+      mayChange: ['readings', 'latest_readings', 'reading_layouts'],
+      mustChange: fresh > 0 ? ['readings'] : [],
       check: (data) => expect(data, 'the number of new rows').toBe(fresh),
     };
   },

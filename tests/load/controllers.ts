@@ -106,7 +106,7 @@ async function drive(db: AldDb, machine: FleetMachine, stopAt: number, tickMs: n
       continue;
     }
     tally.runs.started++;
-    const recorder = db.recorder(plan.process_id);
+    const recorder = db.processRecorder(plan.process_id);
     const pending: number[] = []; // record() times of the ticks not yet acknowledged, in order
     recorder.on('sent', ({ ticks, rows }) => {
       const now = performance.now();

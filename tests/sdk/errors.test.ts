@@ -144,7 +144,7 @@ describe.each(TRANSPORTS)('error codes from a real database (%s transport)', (tr
     await other.parameters.get(id);
     await other.close();
     expect(await failure(other.parameters.get(id))).toMatchObject({ code: 'ALD_CLOSED' });
-    expect(() => other.recorder(randomUUID())).toThrowError(expect.objectContaining({ code: 'ALD_CLOSED' }));
+    expect(() => other.processRecorder(randomUUID())).toThrowError(expect.objectContaining({ code: 'ALD_CLOSED' }));
   });
 });
 
@@ -256,7 +256,7 @@ describe('error codes of the network (direct transport through a TcpProxy)', () 
     proxy.setRefusing(true);
     const db = createAldDb({ databaseUrl: viaPort(proxy.port), listenUrl: databaseUrl() });
     try {
-      const recorder = db.recorder(randomUUID(), { maxBufferedRows: 3, retryBaseMs: 50, retryMaxMs: 50 });
+      const recorder = db.processRecorder(randomUUID(), { maxBufferedRows: 3, retryBaseMs: 50, retryMaxMs: 50 });
       const overflow = nextEvent(recorder, 'overflow');
       const readings = { [randomUUID()]: 1, [randomUUID()]: 2 };
       recorder.record(readings);

@@ -60,7 +60,7 @@ describe('db.metrics', () => {
     await db.parameters.set(id, 4.5);
     await db.parameters.set(id, 1e9).catch(() => {});
     const plan = await db.process.start({ machineId: reactor.machineId, recipeId: reactor.recipeId });
-    const recorder = db.recorder(plan.process_id);
+    const recorder = db.processRecorder(plan.process_id);
     const sent = nextEvent(recorder, 'sent');
     recorder.record({ [id]: Number.NaN, [reactor.param('lid_heater/ki')]: 1 });
     await sent;

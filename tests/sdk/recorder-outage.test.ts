@@ -58,7 +58,7 @@ describe.each(TRANSPORTS)('recording through a cut connection (%s transport)', (
 
   it('stores every row exactly once after flush(), the backlog sent as one call', async () => {
     const plan = await db.process.start({ machineId: reactor.machineId, recipeId: reactor.recipeId });
-    const recorder = db.recorder(plan.process_id, { retryBaseMs: 50, retryMaxMs: 400 });
+    const recorder = db.processRecorder(plan.process_id, { retryBaseMs: 50, retryMaxMs: 400 });
     const backlogs: number[] = [];
     recorder.on('sent', (info) => backlogs.push(info.ticks));
     const start = Date.parse(plan.started_at) + 1;

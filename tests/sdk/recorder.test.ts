@@ -35,7 +35,7 @@ class ScriptedTransport implements Transport {
 function setup(options: RecorderOptions = {}) {
   const transport = new ScriptedTransport();
   const db = createAldDb({ transport, timeoutMs: 1000, retry: { attempts: 1, baseMs: 1, maxMs: 1 }, cache: { hotRefreshMs: 0 } });
-  const recorder = db.recorder(PROCESS, { retryBaseMs: 1, retryMaxMs: 4, ...options });
+  const recorder = db.processRecorder(PROCESS, { retryBaseMs: 1, retryMaxMs: 4, ...options });
   return { transport, recorder, db };
 }
 

@@ -77,7 +77,7 @@ describe.each(TRANSPORTS)('round trips per controller action (%s transport)', (t
     const first = plan.steps[0];
     expect(await cost(db, () => db.process.advance({ processId: plan.process_id, stepId: first.id, stepIndex: 0 }))).toEqual({ advance_step: 1 });
 
-    const recorder = db.recorder(plan.process_id);
+    const recorder = db.processRecorder(plan.process_id);
     expect(await cost(db, async () => {
       const sent = nextEvent(recorder, 'sent');
       recorder.record(readings);
@@ -138,7 +138,7 @@ describe('round trips on the wire (direct transport through a TcpProxy)', () => 
       stepId = plan.steps[0].id;
     })).toBe(1);
     expect(await wire(() => db.process.advance({ processId, stepId, stepIndex: 0 }))).toBe(1);
-    const recorder = db.recorder(processId);
+    const recorder = db.processRecorder(processId);
     expect(await wire(async () => {
       const sent = nextEvent(recorder, 'sent');
       recorder.record(Object.fromEntries(reactor.parameterIds.map((id) => [id, 1])));

@@ -42,6 +42,21 @@ export const RPC_CATALOG = {
     },
     returns: 'value', readOnly: false,
   },
+  record_readings: {
+    args: {
+      machine_id: 'uuid', parameter_ids: 'uuid[]', values: 'double precision[]',
+      timestamps: 'timestamptz[]', set_points: 'double precision[]', process_id: 'uuid',
+    },
+    returns: 'value', readOnly: false,
+  },
+  get_latest_readings: { args: { machine_id: 'uuid' }, returns: 'set', readOnly: true },
+  get_readings: {
+    args: {
+      machine_id: 'uuid', parameter_ids: 'uuid[]', from_ts: 'timestamptz', to_ts: 'timestamptz',
+      max_points: 'integer', process_id: 'uuid',
+    },
+    returns: 'set', readOnly: true,
+  },
   claim_next_command: { args: { machine_id: 'uuid', claimed_by: 'text' }, returns: 'set', readOnly: false },
   start_process: {
     args: { machine_id: 'uuid', recipe_id: 'uuid', command_id: 'uuid', operator_id: 'uuid', request_id: 'uuid' },
