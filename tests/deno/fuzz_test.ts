@@ -78,7 +78,8 @@ const FINGERPRINT = TABLES.map((t) =>
 /** count:md5 of every row of every public table (readings: count and newest xmin). */
 async function fingerprint(): Promise<string> {
   const rows = await probe.unsafe(FINGERPRINT);
-  return rows.map((r) => `${r.t}=${r.h}`).join(' ');
+  // Sorted: a union all without order by may come back in any order (a parallel append does).
+  return rows.map((r) => `${r.t}=${r.h}`).sort().join(' ');
 }
 
 /** What only the server could have put in a body: stack frames, SQL, internals. Input echoed back is fine. */
