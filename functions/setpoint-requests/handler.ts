@@ -34,7 +34,7 @@ export function createSetpointRequestsHandler(overrides: Partial<Deps> = {}): Fe
   const d = () => (resolved ??= isolateDeps(overrides));
 
   return endpoint({ name: 'setpoint-requests', methods: ['GET'] }, async (req: Request, ctx: RequestContext) => {
-    const caller = d().authenticate(req);
+    const caller = await d().authenticate(req);
     ctx.caller = caller;
     const args = parseListQuery(new URL(req.url).searchParams);
     const [rows] = await d().db().call(ctx, caller, 'get_setpoint_requests', [LIST_STATEMENT], args);
