@@ -14,6 +14,8 @@ import { Metrics } from './metrics.ts';
 import { ParameterCache, type InvalidateEvent } from './parameter-cache.ts';
 import { ParametersApi } from './parameters-api.ts';
 import { CommandsApi, ProcessApi } from './process-api.ts';
+import { ControllersApi } from './controllers-api.ts';
+import { watchMachine, watchRun, type MachineHandlers, type Watch, type Change } from './watch.ts';
 import { Recorder, type RecorderOptions, type RecorderTarget } from './recorder.ts';
 import { ReadingsApi } from './readings-api.ts';
 import { SetpointsApi } from './setpoints.ts';
@@ -115,6 +117,7 @@ export class AldDb extends Emitter<AldDbEvents> {
   readonly process: ProcessApi;
   /** The setpoint queue: claim, ack, report, list, and subscribe (the controller's loop). */
   readonly setpoints: SetpointsApi;
+  readonly controllers: ControllersApi;
   /** What was recorded: latest readings and chart ranges. */
   readonly readings: ReadingsApi;
   /** This client's prom-client registry (not the global one). */
@@ -160,6 +163,7 @@ export class AldDb extends Emitter<AldDbEvents> {
     this.parameters = new ParametersApi(this.rpc, this.cache);
     this.commands = new CommandsApi(this.rpc);
     this.process = new ProcessApi(this.rpc, this.cache);
+    this.controllers = new ControllersApi(this.rpc);
     this.readings = new ReadingsApi(this.rpc);
 
     if (typeof (options as DirectOptions).databaseUrl === 'string') {
@@ -208,6 +212,16 @@ export class AldDb extends Emitter<AldDbEvents> {
       };
       this.cache.on('resync', onResync);
     });
+  }
+
+  /** Follows a machine over Realtime (supabase transport only): its row, controllers, commands and runs. */
+  watchMachine(machineId: string, handlers: MachineHandlers): Watch {
+    return watchMachine('supabase' in this.options ? this.options.supabase : undefined, machineId, handlers);
+  }
+
+  /** Follows the live progress of one run over Realtime (supabase transport only). */
+  watchRun(processId: string, onProgress: (change: Change<Record<string, unknown>>) => void): Watch {
+    return watchRun('supabase' in this.options ? this.options.supabase : undefined, processId, onProgress);
   }
 
   /**

@@ -18,14 +18,10 @@ export type Database = {
     Tables: {
       component_parameters: {
         Row: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -37,14 +33,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -54,14 +47,10 @@ export type Database = {
             | null
         }
         Insert: {
-          applied_at?: string | null
-          applied_value?: number | null
-          applied_version?: number | null
           component_activated?: boolean
           component_id: string
           created_at?: string
           data_type?: Database["public"]["Enums"]["parameter_data_type"]
-          description?: string | null
           display_name?: string | null
           id?: string
           is_active?: boolean
@@ -73,14 +62,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand?: string | null
           read_modbus_address?: number | null
           read_modbus_type?:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value?: number | null
-          show_in_graph?: boolean
-          show_in_ui?: boolean
           unit?: string | null
           updated_at?: string
           version?: number
@@ -90,14 +76,10 @@ export type Database = {
             | null
         }
         Update: {
-          applied_at?: string | null
-          applied_value?: number | null
-          applied_version?: number | null
           component_activated?: boolean
           component_id?: string
           created_at?: string
           data_type?: Database["public"]["Enums"]["parameter_data_type"]
-          description?: string | null
           display_name?: string | null
           id?: string
           is_active?: boolean
@@ -109,14 +91,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name?: string
-          operand?: string | null
           read_modbus_address?: number | null
           read_modbus_type?:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value?: number | null
-          show_in_graph?: boolean
-          show_in_ui?: boolean
           unit?: string | null
           updated_at?: string
           version?: number
@@ -131,6 +110,61 @@ export type Database = {
             columns: ["machine_id", "component_id"]
             referencedRelation: "machine_components"
             referencedColumns: ["machine_id", "id"]
+          },
+        ]
+      }
+      controllers: {
+        Row: {
+          ended_at: string | null
+          ended_reason: string | null
+          host: string | null
+          id: string
+          last_seen_at: string
+          machine_id: string
+          replaced_by: string | null
+          started_at: string
+          status: Database["public"]["Enums"]["controller_status"]
+          timeout_ms: number
+          version: string | null
+        }
+        Insert: {
+          ended_at?: string | null
+          ended_reason?: string | null
+          host?: string | null
+          id?: string
+          last_seen_at?: string
+          machine_id: string
+          replaced_by?: string | null
+          started_at?: string
+          status?: Database["public"]["Enums"]["controller_status"]
+          timeout_ms?: number
+          version?: string | null
+        }
+        Update: {
+          ended_at?: string | null
+          ended_reason?: string | null
+          host?: string | null
+          id?: string
+          last_seen_at?: string
+          machine_id?: string
+          replaced_by?: string | null
+          started_at?: string
+          status?: Database["public"]["Enums"]["controller_status"]
+          timeout_ms?: number
+          version?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "controllers_machine_id_fkey"
+            columns: ["machine_id"]
+            referencedRelation: "machines"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "controllers_replaced_by_fkey"
+            columns: ["replaced_by"]
+            referencedRelation: "controllers"
+            referencedColumns: ["id"]
           },
         ]
       }
@@ -308,6 +342,7 @@ export type Database = {
           name: string
           serial_number: string | null
           status: Database["public"]["Enums"]["machine_status"]
+          status_reason: string | null
           updated_at: string
         }
         Insert: {
@@ -319,6 +354,7 @@ export type Database = {
           name: string
           serial_number?: string | null
           status?: Database["public"]["Enums"]["machine_status"]
+          status_reason?: string | null
           updated_at?: string
         }
         Update: {
@@ -330,6 +366,7 @@ export type Database = {
           name?: string
           serial_number?: string | null
           status?: Database["public"]["Enums"]["machine_status"]
+          status_reason?: string | null
           updated_at?: string
         }
         Relationships: [
@@ -346,7 +383,6 @@ export type Database = {
           changed_at: string
           changed_by: string | null
           changed_by_role: string
-          field: string
           id: number
           machine_id: string
           new_value: number | null
@@ -364,7 +400,6 @@ export type Database = {
           changed_at?: string
           changed_by?: string | null
           changed_by_role: string
-          field?: string
           id?: never
           machine_id: string
           new_value?: number | null
@@ -382,7 +417,6 @@ export type Database = {
           changed_at?: string
           changed_by?: string | null
           changed_by_role?: string
-          field?: string
           id?: never
           machine_id?: string
           new_value?: number | null
@@ -463,34 +497,61 @@ export type Database = {
       process_execution_state: {
         Row: {
           completed_steps: number
+          current_loop_count: number | null
           current_loop_iteration: number | null
+          current_step_config: Json | null
           current_step_execution_id: string | null
           current_step_id: string | null
           current_step_index: number | null
+          current_step_name: string | null
+          current_step_started_at: string | null
+          current_step_type: Database["public"]["Enums"]["step_type"] | null
+          elapsed_ms: number
+          estimated_remaining_ms: number | null
           process_id: string
           progress_percent: number
+          run_status: Database["public"]["Enums"]["execution_status"]
+          started_at: string
           total_steps: number
           updated_at: string
         }
         Insert: {
           completed_steps?: number
+          current_loop_count?: number | null
           current_loop_iteration?: number | null
+          current_step_config?: Json | null
           current_step_execution_id?: string | null
           current_step_id?: string | null
           current_step_index?: number | null
+          current_step_name?: string | null
+          current_step_started_at?: string | null
+          current_step_type?: Database["public"]["Enums"]["step_type"] | null
+          elapsed_ms?: number
+          estimated_remaining_ms?: number | null
           process_id: string
           progress_percent?: number
+          run_status?: Database["public"]["Enums"]["execution_status"]
+          started_at?: string
           total_steps: number
           updated_at?: string
         }
         Update: {
           completed_steps?: number
+          current_loop_count?: number | null
           current_loop_iteration?: number | null
+          current_step_config?: Json | null
           current_step_execution_id?: string | null
           current_step_id?: string | null
           current_step_index?: number | null
+          current_step_name?: string | null
+          current_step_started_at?: string | null
+          current_step_type?: Database["public"]["Enums"]["step_type"] | null
+          elapsed_ms?: number
+          estimated_remaining_ms?: number | null
           process_id?: string
           progress_percent?: number
+          run_status?: Database["public"]["Enums"]["execution_status"]
+          started_at?: string
           total_steps?: number
           updated_at?: string
         }
@@ -523,6 +584,7 @@ export type Database = {
           id: string
           machine_id: string
           operator_id: string | null
+          paused_at: string | null
           recipe_id: string | null
           recipe_snapshot: NonNullable<Json>
           request_id: string | null
@@ -536,6 +598,7 @@ export type Database = {
           id?: string
           machine_id: string
           operator_id?: string | null
+          paused_at?: string | null
           recipe_id?: string | null
           recipe_snapshot: NonNullable<Json>
           request_id?: string | null
@@ -549,6 +612,7 @@ export type Database = {
           id?: string
           machine_id?: string
           operator_id?: string | null
+          paused_at?: string | null
           recipe_id?: string | null
           recipe_snapshot?: NonNullable<Json>
           request_id?: string | null
@@ -839,10 +903,13 @@ export type Database = {
       }
       recipe_commands: {
         Row: {
+          attempts: number
+          claim_key: string | null
           claimed_at: string | null
           claimed_by: string | null
           command_type: Database["public"]["Enums"]["command_type"]
           completed_at: string | null
+          controller_id: string | null
           created_at: string
           created_by: string | null
           error_message: string | null
@@ -851,13 +918,17 @@ export type Database = {
           parameters: NonNullable<Json>
           process_id: string | null
           recipe_id: string | null
+          request_id: string | null
           status: Database["public"]["Enums"]["command_status"]
         }
         Insert: {
+          attempts?: number
+          claim_key?: string | null
           claimed_at?: string | null
           claimed_by?: string | null
           command_type: Database["public"]["Enums"]["command_type"]
           completed_at?: string | null
+          controller_id?: string | null
           created_at?: string
           created_by?: string | null
           error_message?: string | null
@@ -866,13 +937,17 @@ export type Database = {
           parameters?: NonNullable<Json>
           process_id?: string | null
           recipe_id?: string | null
+          request_id?: string | null
           status?: Database["public"]["Enums"]["command_status"]
         }
         Update: {
+          attempts?: number
+          claim_key?: string | null
           claimed_at?: string | null
           claimed_by?: string | null
           command_type?: Database["public"]["Enums"]["command_type"]
           completed_at?: string | null
+          controller_id?: string | null
           created_at?: string
           created_by?: string | null
           error_message?: string | null
@@ -881,9 +956,16 @@ export type Database = {
           parameters?: NonNullable<Json>
           process_id?: string | null
           recipe_id?: string | null
+          request_id?: string | null
           status?: Database["public"]["Enums"]["command_status"]
         }
         Relationships: [
+          {
+            foreignKeyName: "recipe_commands_controller_id_fkey"
+            columns: ["controller_id"]
+            referencedRelation: "controllers"
+            referencedColumns: ["id"]
+          },
           {
             foreignKeyName: "recipe_commands_machine_id_fkey"
             columns: ["machine_id"]
@@ -996,100 +1078,6 @@ export type Database = {
           },
         ]
       }
-      setpoint_requests: {
-        Row: {
-          ack_ok: boolean | null
-          ack_value: number | null
-          acked_at: string | null
-          applied_at: string | null
-          claim_count: number
-          claim_expires_at: string | null
-          claimed_at: string | null
-          claimed_by: string | null
-          created_at: string
-          error: string | null
-          id: string
-          machine_id: string
-          parameter_id: string
-          reason: string | null
-          request_id: string | null
-          requested_by: string | null
-          requested_by_role: string
-          source: Database["public"]["Enums"]["change_source"]
-          status: Database["public"]["Enums"]["setpoint_request_status"]
-          superseded_by: string | null
-          value: number
-          version: number
-        }
-        Insert: {
-          ack_ok?: boolean | null
-          ack_value?: number | null
-          acked_at?: string | null
-          applied_at?: string | null
-          claim_count?: number
-          claim_expires_at?: string | null
-          claimed_at?: string | null
-          claimed_by?: string | null
-          created_at?: string
-          error?: string | null
-          id?: string
-          machine_id: string
-          parameter_id: string
-          reason?: string | null
-          request_id?: string | null
-          requested_by?: string | null
-          requested_by_role: string
-          source: Database["public"]["Enums"]["change_source"]
-          status?: Database["public"]["Enums"]["setpoint_request_status"]
-          superseded_by?: string | null
-          value: number
-          version: number
-        }
-        Update: {
-          ack_ok?: boolean | null
-          ack_value?: number | null
-          acked_at?: string | null
-          applied_at?: string | null
-          claim_count?: number
-          claim_expires_at?: string | null
-          claimed_at?: string | null
-          claimed_by?: string | null
-          created_at?: string
-          error?: string | null
-          id?: string
-          machine_id?: string
-          parameter_id?: string
-          reason?: string | null
-          request_id?: string | null
-          requested_by?: string | null
-          requested_by_role?: string
-          source?: Database["public"]["Enums"]["change_source"]
-          status?: Database["public"]["Enums"]["setpoint_request_status"]
-          superseded_by?: string | null
-          value?: number
-          version?: number
-        }
-        Relationships: [
-          {
-            foreignKeyName: "setpoint_requests_machine_id_fkey"
-            columns: ["machine_id"]
-            referencedRelation: "machines"
-            referencedColumns: ["id"]
-          },
-          {
-            foreignKeyName: "setpoint_requests_parameter_id_fkey"
-            columns: ["parameter_id"]
-            referencedRelation: "component_parameters"
-            referencedColumns: ["id"]
-          },
-          {
-            foreignKeyName: "setpoint_requests_superseded_by_fkey"
-            columns: ["superseded_by"]
-            referencedRelation: "setpoint_requests"
-            referencedColumns: ["id"]
-          },
-        ]
-      }
       step_executions: {
         Row: {
           details: Json | null
@@ -1195,21 +1183,6 @@ export type Database = {
       }
     }
     Functions: {
-      ack_setpoint_requests: {
-        Args: {
-          applied_values?: number[]
-          errors?: string[]
-          machine_id: string
-          ok: boolean[]
-          request_ids: string[]
-        }
-        Returns: {
-          parameter_id: string
-          replayed: boolean
-          request_id: string
-          status: Database["public"]["Enums"]["setpoint_request_status"]
-        }[]
-      }
       advance_step: {
         Args: {
           details?: Json
@@ -1222,13 +1195,17 @@ export type Database = {
         }
         Returns: Json
       }
+      apply_run_command: { Args: { command_id: string }; Returns: Json }
       claim_next_command: {
-        Args: { claimed_by?: string; machine_id: string }
+        Args: { claim_key?: string; claimed_by?: string; machine_id: string }
         Returns: {
+          attempts: number
+          claim_key: string | null
           claimed_at: string | null
           claimed_by: string | null
           command_type: Database["public"]["Enums"]["command_type"]
           completed_at: string | null
+          controller_id: string | null
           created_at: string
           created_by: string | null
           error_message: string | null
@@ -1237,6 +1214,7 @@ export type Database = {
           parameters: NonNullable<Json>
           process_id: string | null
           recipe_id: string | null
+          request_id: string | null
           status: Database["public"]["Enums"]["command_status"]
         }[]
         SetofOptions: {
@@ -1246,31 +1224,37 @@ export type Database = {
           isSetofReturn: true
         }
       }
-      claim_setpoint_requests: {
+      complete_command: {
         Args: {
-          claim_timeout_seconds?: number
-          claimed_by?: string
-          machine_id: string
+          command_id: string
+          error_message?: string
+          status?: Database["public"]["Enums"]["command_status"]
         }
         Returns: {
-          claim_count: number
-          claim_expires_at: string
-          component_id: string
+          attempts: number
+          claim_key: string | null
+          claimed_at: string | null
+          claimed_by: string | null
+          command_type: Database["public"]["Enums"]["command_type"]
+          completed_at: string | null
+          controller_id: string | null
           created_at: string
-          data_type: Database["public"]["Enums"]["parameter_data_type"]
-          modbus_value_type: Database["public"]["Enums"]["modbus_value_type"]
-          operand: string
-          parameter_id: string
-          parameter_name: string
-          reason: string
-          request_id: string
-          requested_by: string
-          source: Database["public"]["Enums"]["change_source"]
-          value: number
-          version: number
-          write_modbus_address: number
-          write_modbus_type: Database["public"]["Enums"]["modbus_register_type"]
-        }[]
+          created_by: string | null
+          error_message: string | null
+          id: string
+          machine_id: string
+          parameters: NonNullable<Json>
+          process_id: string | null
+          recipe_id: string | null
+          request_id: string | null
+          status: Database["public"]["Enums"]["command_status"]
+        }
+        SetofOptions: {
+          from: "*"
+          to: "recipe_commands"
+          isOneToOne: true
+          isSetofReturn: false
+        }
       }
       complete_process: {
         Args: {
@@ -1280,17 +1264,35 @@ export type Database = {
         }
         Returns: Json
       }
+      controller_heartbeat: {
+        Args: { controller_id: string }
+        Returns: {
+          ended_at: string | null
+          ended_reason: string | null
+          host: string | null
+          id: string
+          last_seen_at: string
+          machine_id: string
+          replaced_by: string | null
+          started_at: string
+          status: Database["public"]["Enums"]["controller_status"]
+          timeout_ms: number
+          version: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "controllers"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       get_component_parameters_bulk: {
         Args: { component_ids: string[]; include_inactive?: boolean }
         Returns: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1302,14 +1304,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1338,14 +1337,10 @@ export type Database = {
       get_machine_parameters: {
         Args: { include_inactive?: boolean; machine_id: string }
         Returns: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1357,14 +1352,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1391,14 +1383,10 @@ export type Database = {
       get_parameters: {
         Args: { parameter_ids: string[] }
         Returns: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1410,14 +1398,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1451,41 +1436,37 @@ export type Database = {
           ts: string
         }[]
       }
-      get_setpoint_requests: {
+      issue_run_command: {
         Args: {
-          include_closed?: boolean
+          command_type: Database["public"]["Enums"]["command_type"]
           machine_id: string
-          max_rows?: number
+          reason?: string
+          request_id?: string
         }
         Returns: {
-          ack_ok: boolean | null
-          ack_value: number | null
-          acked_at: string | null
-          applied_at: string | null
-          claim_count: number
-          claim_expires_at: string | null
+          attempts: number
+          claim_key: string | null
           claimed_at: string | null
           claimed_by: string | null
+          command_type: Database["public"]["Enums"]["command_type"]
+          completed_at: string | null
+          controller_id: string | null
           created_at: string
-          error: string | null
+          created_by: string | null
+          error_message: string | null
           id: string
           machine_id: string
-          parameter_id: string
-          reason: string | null
+          parameters: NonNullable<Json>
+          process_id: string | null
+          recipe_id: string | null
           request_id: string | null
-          requested_by: string | null
-          requested_by_role: string
-          source: Database["public"]["Enums"]["change_source"]
-          status: Database["public"]["Enums"]["setpoint_request_status"]
-          superseded_by: string | null
-          value: number
-          version: number
-        }[]
+          status: Database["public"]["Enums"]["command_status"]
+        }
         SetofOptions: {
           from: "*"
-          to: "setpoint_requests"
-          isOneToOne: false
-          isSetofReturn: true
+          to: "recipe_commands"
+          isOneToOne: true
+          isSetofReturn: false
         }
       }
       maintain_readings: { Args: { months_ahead?: number }; Returns: string[] }
@@ -1510,9 +1491,34 @@ export type Database = {
         }
         Returns: number
       }
-      report_plc_values: {
-        Args: { machine_id: string; parameter_ids: string[]; values: number[] }
-        Returns: number
+      register_controller: {
+        Args: {
+          controller_id?: string
+          host?: string
+          machine_id: string
+          takeover?: boolean
+          timeout_ms?: number
+          version?: string
+        }
+        Returns: {
+          ended_at: string | null
+          ended_reason: string | null
+          host: string | null
+          id: string
+          last_seen_at: string
+          machine_id: string
+          replaced_by: string | null
+          started_at: string
+          status: Database["public"]["Enums"]["controller_status"]
+          timeout_ms: number
+          version: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "controllers"
+          isOneToOne: true
+          isSetofReturn: false
+        }
       }
       set_parameter_value: {
         Args: {
@@ -1526,14 +1532,10 @@ export type Database = {
           value: number
         }
         Returns: {
-          applied_at: string | null
-          applied_value: number | null
-          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
-          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1545,14 +1547,11 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
-          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
-          show_in_graph: boolean
-          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1580,13 +1579,7 @@ export type Database = {
       }
     }
     Enums: {
-      change_source:
-        | "operator"
-        | "recipe"
-        | "controller"
-        | "api"
-        | "system"
-        | "plc"
+      change_source: "operator" | "recipe" | "controller" | "api" | "system"
       command_status:
         | "pending"
         | "claimed"
@@ -1600,7 +1593,13 @@ export type Database = {
         | "pause_recipe"
         | "resume_recipe"
         | "set_parameter"
-      execution_status: "running" | "completed" | "failed" | "aborted"
+      controller_status: "alive" | "dead" | "replaced" | "stopped"
+      execution_status:
+        | "running"
+        | "paused"
+        | "completed"
+        | "failed"
+        | "aborted"
       machine_status:
         | "idle"
         | "running"
@@ -1622,12 +1621,6 @@ export type Database = {
         | "float32"
       operator_role: "viewer" | "operator" | "admin"
       parameter_data_type: "float" | "integer" | "binary"
-      setpoint_request_status:
-        | "pending"
-        | "claimed"
-        | "applied"
-        | "failed"
-        | "superseded"
       step_execution_status:
         | "running"
         | "completed"
@@ -1762,14 +1755,7 @@ export type CompositeTypes<
 export const Constants = {
   public: {
     Enums: {
-      change_source: [
-        "operator",
-        "recipe",
-        "controller",
-        "api",
-        "system",
-        "plc",
-      ],
+      change_source: ["operator", "recipe", "controller", "api", "system"],
       command_status: [
         "pending",
         "claimed",
@@ -1785,7 +1771,8 @@ export const Constants = {
         "resume_recipe",
         "set_parameter",
       ],
-      execution_status: ["running", "completed", "failed", "aborted"],
+      controller_status: ["alive", "dead", "replaced", "stopped"],
+      execution_status: ["running", "paused", "completed", "failed", "aborted"],
       machine_status: [
         "idle",
         "running",
@@ -1810,13 +1797,6 @@ export const Constants = {
       ],
       operator_role: ["viewer", "operator", "admin"],
       parameter_data_type: ["float", "integer", "binary"],
-      setpoint_request_status: [
-        "pending",
-        "claimed",
-        "applied",
-        "failed",
-        "superseded",
-      ],
       step_execution_status: [
         "running",
         "completed",
