@@ -19,12 +19,16 @@ language plpgsql
 stable
 security invoker
 set search_path = pg_catalog, pg_temp
+-- a day of 137 parameters is ~100 000 groups: aggregated and sorted in memory, not on disk
+set work_mem = '64MB'
 as $$
 declare
   m uuid := get_readings.machine_id;
   ticks bigint;
   width double precision;
   picked text;
+  positions text;
+  rolled text;
   cov record;
   cov_lo timestamptz;
   cov_hi timestamptz;
@@ -75,6 +79,26 @@ begin
   if picked is null then
     return;
   end if;
+  -- For many parameters, the rollup arrays are unnested whole and each position mapped to its
+  -- place in parameter_ids (0: not asked for): cheaper than building four arrays of subscripts.
+  select 'case x.layout_version ' || string_agg(format('when %s then %L::integer[]', l.version,
+           (select array_agg(coalesce(array_position(get_readings.parameter_ids, p.id), 0) order by p.pos)
+            from unnest(l.parameter_ids) with ordinality as p(id, pos))), ' ') || ' end'
+  into positions
+  from public.reading_layouts l
+  where l.machine_id = m and l.parameter_ids && get_readings.parameter_ids;
+  if cardinality(parameter_ids) >= 16 then
+    rolled := format('select floor(date_part(''epoch'', x.bucket) / $6)::bigint as b, %s as map,
+                        unnest(x.mins) as mn, unnest(x.maxs) as mx, unnest(x.sums) as sm, unnest(x.counts) as ct,
+                        generate_subscripts(x.mins, 1) as pos', positions);
+  else
+    rolled := format('select floor(date_part(''epoch'', x.bucket) / $6)::bigint as b, null::integer[] as map,
+                        unnest(%s) as mn, unnest(%s) as mx, unnest(%s) as sm, unnest(%s) as ct,
+                        generate_subscripts(%s, 1) as pos',
+      replace(replace(picked, '@', 'mins'), '#T#', 'double precision'), replace(replace(picked, '@', 'maxs'), '#T#', 'double precision'),
+      replace(replace(picked, '@', 'sums'), '#T#', 'double precision'), replace(replace(picked, '@', 'counts'), '#T#', 'integer'),
+      replace(replace(picked, '@', 'counts'), '#T#', 'integer'));
+  end if;
 
   -- The whole minutes of the window that are rolled up and not stale: [cov_lo, cov_hi) less the
   -- stale minutes. Everything else of the window is read raw, range by range.
@@ -91,6 +115,11 @@ begin
       || array(select tstzrange(s, s + interval '1 minute') from unnest(cov.stale) s where s >= cov_lo and s < cov_hi);
   end if;
 
+  if cov_hi = cov_lo then
+    select count(*) into ticks from public.readings x
+    where x.machine_id = m and x.ts >= from_ts and x.ts < to_ts
+      and (get_readings.process_id is null or x.process_id = get_readings.process_id);
+  else
   select coalesce((select sum(x.ticks) from public.reading_rollups x
                    where x.machine_id = m and x.bucket >= cov_lo and x.bucket < cov_hi
                      and not (x.bucket = any (cov.stale))
@@ -101,6 +130,7 @@ begin
                                 and (get_readings.process_id is null or r.process_id = get_readings.process_id)) r
           where not isempty(g.rg))
   into ticks;
+  end if;
   if ticks = 0 then
     return;
   end if;
@@ -128,35 +158,48 @@ begin
   while floor(date_part('epoch', to_ts - interval '1 microsecond') / width) - floor(e / width) + 1 > max_points loop
     width := width * 2;
   end loop;
-  if width < 60 then
-    -- buckets narrower than a minute: everything raw
-    cov_hi := cov_lo;
-    raw_ranges := array[tstzrange(from_ts, to_ts)];
+  if width < 60 or cov_hi = cov_lo then
+    -- buckets narrower than a minute, or nothing rolled up in the window: everything raw
+    return query execute format(
+      'select ($4::uuid[])[u.o::integer], greatest(to_timestamp(y.b * $6), $2), min(u.v), max(u.v), avg(u.v), count(u.v)::integer
+       from (select floor(date_part(''epoch'', x.ts) / $6)::bigint as b, %s as v
+             from public.readings x
+             where x.machine_id = $1 and x.ts >= $2 and x.ts < $3 and ($5::uuid is null or x.process_id = $5)) y
+       cross join lateral unnest(y.v) with ordinality as u(v, o)
+       where u.v is not null
+       group by u.o, y.b
+       order by u.o, y.b', replace(replace(picked, '@', 'vals'), '#T#', 'double precision'))
+      using m, from_ts, to_ts, parameter_ids, get_readings.process_id, width;
+    return;
   end if;
 
+  -- Rollup rows and raw ticks unnested in the target list (no tuplestore per row), grouped on
+  -- (position in parameter_ids, bucket number).
   return query execute format(
-    'select ($4::uuid[])[g.o::integer], greatest(to_timestamp(g.b * $6), $2), min(g.mn), max(g.mx),
+    'select ($4::uuid[])[g.o], greatest(to_timestamp(g.b * $6), $2), min(g.mn), max(g.mx),
             sum(g.sm) / sum(g.ct), sum(g.ct)::integer
      from (
-       select floor(date_part(''epoch'', x.bucket) / $6) as b, u.o, u.mn, u.mx, u.sm, u.ct
-       from public.reading_rollups x
-       cross join lateral unnest(%s, %s, %s, %s) with ordinality as u(mn, mx, sm, ct, o)
-       where x.machine_id = $1 and x.bucket >= $7 and x.bucket < $8 and not (x.bucket = any ($9))
-         and ($5::uuid is null or x.process_id = $5) and u.ct > 0
+       select s.b, coalesce(s.map[s.pos], s.pos) as o, s.mn, s.mx, s.sm, s.ct
+       from (%s
+             from public.reading_rollups x
+             where x.machine_id = $1 and x.bucket >= $7 and x.bucket < $8 and not (x.bucket = any ($9))
+               and ($5::uuid is null or x.process_id = $5)) s
+       where s.ct > 0 and coalesce(s.map[s.pos], s.pos) > 0
        union all
-       select floor(date_part(''epoch'', y.ts) / $6), u.o, u.v, u.v, u.v, 1
-       from unnest($10::tstzrange[]) rg(r)
-       cross join lateral (select x.ts, %s as v from public.readings x
-                           where x.machine_id = $1 and x.ts >= lower(rg.r) and x.ts < upper(rg.r)
-                             and ($5::uuid is null or x.process_id = $5)) y
-       cross join lateral unnest(y.v) with ordinality as u(v, o)
-       where u.v is not null and not isempty(rg.r)
+       select t.b, t.o, t.v, t.v, t.v, 1
+       from (select floor(date_part(''epoch'', y.ts) / $6)::bigint as b, unnest(y.v) as v, generate_subscripts(y.v, 1) as o
+             from (select x.ts, %s as v
+                   from unnest($10::tstzrange[]) rg(r)
+                   cross join lateral (select * from public.readings x
+                                       where x.machine_id = $1 and x.ts >= lower(rg.r) and x.ts < upper(rg.r)
+                                         and ($5::uuid is null or x.process_id = $5)) x
+                   where not isempty(rg.r)
+                   offset 0) y) t
+       where t.v is not null
      ) g
      group by g.o, g.b
      order by g.o, g.b',
-     replace(replace(picked, '@', 'mins'), '#T#', 'double precision'), replace(replace(picked, '@', 'maxs'), '#T#', 'double precision'),
-     replace(replace(picked, '@', 'sums'), '#T#', 'double precision'), replace(replace(picked, '@', 'counts'), '#T#', 'integer'),
-     replace(replace(picked, '@', 'vals'), '#T#', 'double precision'))
+     rolled, replace(replace(picked, '@', 'vals'), '#T#', 'double precision'))
     using m, from_ts, to_ts, parameter_ids, get_readings.process_id, width, cov_lo, cov_hi, cov.stale, raw_ranges;
 end;
 $$;
