@@ -66,3 +66,10 @@ as $$
 $$;
 
 grant execute on function auth.jwt(), auth.uid(), auth.role() to anon, authenticated, service_role;
+
+-- Statement timeouts of the API roles, as hosted Supabase sets them (anon 3 s, authenticated 8 s).
+-- PostgREST applies a role's own settings when it switches to that role for a request (set local
+-- role does not); the PostgREST stand-in of the tests (support/postgrest-endpoint.ts) and the fuzz
+-- harness do the same, so the fuzz and load suites run under the production limits.
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';

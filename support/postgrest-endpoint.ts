@@ -314,7 +314,12 @@ export class PostgrestEndpoint {
         set_config('request.jwt.claim.sub', $3::text, true), set_config('request.jwt.claim.role', $1::text, true),
         set_config('request.method', $4::text, true), set_config('request.path', $5::text, true),
         set_config('request.headers', $6::text, true), set_config('request.cookies', $7::text, true),
-        set_config('search_path', $8::text, true)`, settings);
+        set_config('search_path', $8::text, true),
+        -- the role's own settings (ALTER ROLE ... SET statement_timeout), as PostgREST applies them
+        set_config('statement_timeout', coalesce((select split_part(c, '=', 2) from pg_catalog.pg_db_role_setting d
+          cross join lateral unnest(d.setconfig) c where d.setrole = (select oid from pg_catalog.pg_roles where rolname = $1::text)
+            and d.setdatabase in (0, (select oid from pg_catalog.pg_database where datname = current_database()))
+            and c like 'statement\\_timeout=%' order by d.setdatabase desc limit 1), current_setting('statement_timeout')), true)`, settings);
       const [out] = await tx.unsafe<{ n: number; body: string | null }[]>(main, params);
       // PostgREST checks singularity inside the transaction, so a failed check rolls it back.
       if (singular && r.retset && out.n !== 1) throw fail(406, 'PGRST116', 'Cannot coerce the result to a single JSON object', `The result contains ${out.n} rows`);

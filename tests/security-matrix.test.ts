@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/database/database.ts';
 import {
-  IDENTITIES, REGENERATE_COMMAND, SECURITY_DOC, matrixRows, parseMatrixTap, renderSecurityDoc, runMatrixTest,
+  IDENTITIES, REGENERATE_COMMAND, SECURITY_DOC, matrixRows, parseMatrixTap, readSecurityDocExtras, renderSecurityDoc, runMatrixTest,
 } from '../scripts/security-matrix.ts';
 
 const tapOf = (lines: string[]) => [`1..${lines.length}`, ...lines].join('\n');
@@ -57,11 +57,24 @@ describe('renderSecurityDoc', () => {
   });
 });
 
+describe('renderSecurityDoc extras', () => {
+  it('inlines the hand-written prose and lists the accepted linter findings with their reasons', () => {
+    const checks = parseMatrixTap(tapOf(rowFor('machines', 'select', ['refused', 'allowed', 'allowed', 'allowed', 'filtered', 'allowed'])));
+    const doc = renderSecurityDoc(checks, {
+      prose: '## Threat model\n\nWho may attack.\n',
+      acceptedLints: [{ lint: 'authenticated_security_definer_function_executable', object: 'public.f', why: 'checks the role | first' }],
+    });
+    expect(doc).toContain('## Threat model\n\nWho may attack.\n');
+    expect(doc).toContain('| authenticated_security_definer_function_executable | `public.f` | checks the role \\| first |');
+    expect(renderSecurityDoc(checks)).not.toContain('Linter findings kept on purpose');
+  });
+});
+
 describe(SECURITY_DOC, () => {
   it('matches the matrix that the pgTAP checks produce on the test database', async () => {
     const url = process.env.TEST_DATABASE_URL;
     if (!url) throw new Error('TEST_DATABASE_URL is not set: run these tests with `npm test -- --only vitest tests/security-matrix`');
-    const generated = renderSecurityDoc(parseMatrixTap(await runMatrixTest(url)));
+    const generated = renderSecurityDoc(parseMatrixTap(await runMatrixTest(url)), await readSecurityDocExtras());
     const committed = await readFile(join(repoRoot, SECURITY_DOC), 'utf8').catch(() => '(missing)');
     // On a mismatch the diff shows what changed; regenerate with REGENERATE_COMMAND.
     expect(committed, `${SECURITY_DOC} is out of date; regenerate it with: ${REGENERATE_COMMAND}`).toBe(generated);

@@ -1,12 +1,22 @@
 // Who is calling. The functions forward the caller's claims to PostgreSQL as request.jwt.claims,
 // where RLS and the definer RPCs' role checks read them, so a claim must never be taken on trust:
-// the signature is verified here, with node:crypto and no dependency.
+// the token is verified here with `jose` (pinned in deno.json and package.json), the library
+// Supabase's own Edge Function examples use:
 //   HS256        the project's legacy JWT secret (ALD_JWT_SECRET, or SUPABASE_JWT_SECRET locally)
 //   ES256/RS256  the project's signing keys (SUPABASE_JWKS, which hosted Supabase provides)
-// Only with ALD_TRUST_PLATFORM_JWT=true and neither key set are tokens decoded without a check:
-// that is safe only behind the platform's verify_jwt = true (see functions/README.md).
-import { Buffer } from 'node:buffer';
-import { createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
+// Every token must carry `exp`; a user token must name the audience (ALD_JWT_AUDIENCE, by default
+// `authenticated`, what Supabase Auth issues); the issuer is checked when ALD_JWT_ISSUER is set.
+// There is no way to accept unverified tokens: without a key the functions refuse to start
+// (issue 14, finding 4: ALD_TRUST_PLATFORM_JWT=true with no key accepted tokens signed with any key).
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JSONWebKeySet,
+  type JWK,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { HttpError } from './http.ts';
 
 export type CallerRole = 'authenticated' | 'service_role';
@@ -25,90 +35,99 @@ export interface AuthOptions {
   jwtSecret?: string;
   /** JSON Web Key Set: `{"keys": [...]}` as text or parsed. */
   jwks?: string | { keys: JsonWebKey[] };
-  trustPlatform?: boolean;
+  /** The `aud` a user token must carry (default `authenticated`). */
+  audience?: string;
+  /** Accepted `iss` values; unchecked when empty. */
+  issuers?: readonly string[];
   /** Seconds of clock skew tolerated on exp/nbf. */
   leewaySeconds?: number;
   now?: () => number;
 }
 
-export type Authenticator = (req: Request) => Caller;
+export type Authenticator = (req: Request) => Promise<Caller>;
+export type TokenVerifier = (token: string) => Promise<Record<string, unknown>>;
 
 const unauthorized = (message: string) =>
   new HttpError(401, 'unauthorized', message, {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 
-function decodeJson(part: string, what: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // fall through: the message below is the same for every malformed part
+function publicKeys(jwks: AuthOptions['jwks']): JSONWebKeySet | undefined {
+  if (!jwks) return undefined;
+  const set = typeof jwks === 'string' ? JSON.parse(jwks) as { keys?: JWK[] } : jwks as { keys?: JWK[] };
+  // Public keys only: a symmetric ("oct") entry must never become a verification key.
+  const keys = (set.keys ?? []).filter((k) => k.kty === 'EC' || k.kty === 'RSA')
+    .map((k) => ({ ...k, alg: k.alg ?? (k.kty === 'EC' ? 'ES256' : 'RS256') }));
+  return keys.length > 0 ? { keys } : undefined;
+}
+
+/** The 401 message for a jose error: what was wrong, never the token. */
+function reason(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'exp') return 'token has no expiry (exp)';
+    if (error.claim === 'nbf') return 'token not valid yet';
+    if (error.claim === 'iss') return 'token issuer not accepted';
+    return `token claim ${error.claim} not accepted`;
   }
-  throw unauthorized(`malformed token: the ${what} is not a base64url JSON object`);
-}
-
-interface JwkWithId extends JsonWebKey {
-  kid?: string;
-}
-
-function loadKeys(jwks: AuthOptions['jwks']): Map<string, { alg: string; key: KeyObject }> {
-  const keys = new Map<string, { alg: string; key: KeyObject }>();
-  if (!jwks) return keys;
-  const set = typeof jwks === 'string' ? JSON.parse(jwks) as { keys?: JwkWithId[] } : jwks as { keys?: JwkWithId[] };
-  for (const jwk of set.keys ?? []) {
-    // Public keys only: a symmetric ("oct") entry must never become a verification key.
-    if (jwk.kty !== 'EC' && jwk.kty !== 'RSA') continue;
-    const alg = jwk.alg ?? (jwk.kty === 'EC' ? 'ES256' : 'RS256');
-    // deno-lint-ignore no-explicit-any -- node's JsonWebKey type differs from the DOM one by name only
-    keys.set(jwk.kid ?? '', { alg, key: createPublicKey({ key: jwk as any, format: 'jwk' }) });
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'invalid token signature';
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+    return 'token signed with an unknown key';
   }
-  return keys;
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'token algorithm does not match its key';
+  return 'malformed token';
 }
 
-/** Checks a compact JWS and returns its claims; throws HttpError 401 on any defect. */
-export function createTokenVerifier(options: AuthOptions): (token: string) => Record<string, unknown> {
-  const secret = options.jwtSecret ? Buffer.from(options.jwtSecret, 'utf8') : undefined;
-  const keys = loadKeys(options.jwks);
+/**
+ * Checks a compact JWS and returns its claims; throws HttpError 401 on any defect. Throws a plain
+ * Error at once when no key is configured: the functions then refuse to start.
+ */
+export function createTokenVerifier(options: AuthOptions): TokenVerifier {
+  const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
+  const keySet = publicKeys(options.jwks);
+  const jwks: JWTVerifyGetKey | undefined = keySet ? createLocalJWKSet(keySet) : undefined;
+  if (!secret && !jwks) {
+    throw new Error('no JWT key configured: set ALD_JWT_SECRET (HS256) or SUPABASE_JWKS (ES256/RS256)');
+  }
+  const audience = options.audience ?? 'authenticated';
+  const issuers = options.issuers?.length ? [...options.issuers] : undefined;
   const leeway = options.leewaySeconds ?? 30;
   const now = options.now ?? Date.now;
-  if (!secret && keys.size === 0 && !options.trustPlatform) {
-    throw new Error(
-      'no JWT key configured: set ALD_JWT_SECRET (HS256) or SUPABASE_JWKS, or ALD_TRUST_PLATFORM_JWT=true',
-    );
-  }
 
-  return (token) => {
-    const parts = token.split('.');
-    if (parts.length !== 3) throw unauthorized('malformed token: expected header.payload.signature');
-    const header = decodeJson(parts[0], 'header');
-    const claims = decodeJson(parts[1], 'payload');
-    const signed = Buffer.from(`${parts[0]}.${parts[1]}`, 'utf8');
-    const signature = Buffer.from(parts[2], 'base64url');
-    const alg = String(header.alg);
-
-    if (alg === 'none') throw unauthorized('unsigned tokens are not accepted');
-    if (alg === 'HS256' && secret) {
-      const expected = createHmac('sha256', secret).update(signed).digest();
-      if (expected.length !== signature.length || !timingSafeEqual(expected, signature)) {
-        throw unauthorized('invalid token signature');
-      }
-    } else if ((alg === 'ES256' || alg === 'RS256') && keys.size > 0) {
-      const entry = keys.get(String(header.kid ?? '')) ?? (keys.size === 1 ? [...keys.values()][0] : undefined);
-      if (!entry || entry.alg !== alg) throw unauthorized('token signed with an unknown key');
-      const ok = verify(
-        'sha256',
-        signed,
-        alg === 'ES256' ? { key: entry.key, dsaEncoding: 'ieee-p1363' } : entry.key,
-        signature,
-      );
-      if (!ok) throw unauthorized('invalid token signature');
-    } else if (!(options.trustPlatform && !secret && keys.size === 0)) {
-      // HS384, or an algorithm whose key is not configured: never accepted.
-      throw unauthorized(`tokens signed with ${alg} are not accepted`);
+  return async (token) => {
+    let alg: string;
+    try {
+      alg = String(decodeProtectedHeader(token).alg);
+    } catch {
+      throw unauthorized('malformed token: expected header.payload.signature with a JSON header');
     }
-
-    const seconds = now() / 1000;
-    if (typeof claims.exp === 'number' && claims.exp + leeway < seconds) throw unauthorized('token expired');
-    if (typeof claims.nbf === 'number' && claims.nbf - leeway > seconds) throw unauthorized('token not valid yet');
+    if (token.split('.').length !== 3) throw unauthorized('malformed token: expected header.payload.signature');
+    if (alg === 'none') throw unauthorized('unsigned tokens are not accepted');
+    const verifyOptions = {
+      requiredClaims: ['exp'],
+      clockTolerance: leeway,
+      currentDate: new Date(now()),
+      issuer: issuers,
+    };
+    let claims: Record<string, unknown>;
+    try {
+      if (alg === 'HS256' && secret) {
+        claims = (await jwtVerify(token, secret, { ...verifyOptions, algorithms: ['HS256'] })).payload;
+      } else if ((alg === 'ES256' || alg === 'RS256') && jwks) {
+        claims = (await jwtVerify(token, jwks, { ...verifyOptions, algorithms: ['ES256', 'RS256'] })).payload;
+      } else {
+        // HS384, or an algorithm whose key is not configured (HS256 with only public keys): never accepted.
+        throw unauthorized(`tokens signed with ${alg} are not accepted`);
+      }
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw unauthorized(reason(error));
+    }
+    // A user token must be meant for this API. Supabase's legacy service_role and anon keys carry
+    // no aud; when another token names one, it must be the same.
+    const aud = claims.aud;
+    const auds = Array.isArray(aud) ? aud.map(String) : aud === undefined ? [] : [String(aud)];
+    if ((claims.role === 'authenticated' || aud !== undefined) && !auds.includes(audience)) {
+      throw unauthorized(`token audience not accepted: expected ${JSON.stringify(audience)}`);
+    }
     return claims;
   };
 }
@@ -120,15 +139,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * service_role. No token and anon tokens get 401 (sign in first); other roles get 403.
  */
 export function createAuthenticator(options: AuthOptions): Authenticator {
-  let verifyToken: ((token: string) => Record<string, unknown>) | undefined;
-  return (req) => {
-    // Built lazily so that a missing key is a 500 on the first request, not a crash at import.
-    verifyToken ??= createTokenVerifier(options);
+  const verifyToken = createTokenVerifier(options);
+  return async (req) => {
     const header = req.headers.get('authorization');
     if (!header) throw unauthorized('missing Authorization header: send Authorization: Bearer <access token>');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw unauthorized('Authorization must be "Bearer <access token>"');
-    const claims = verifyToken(match[1]);
+    const claims = await verifyToken(match[1]);
     const role = claims.role;
     if (role === 'anon' || role === undefined) {
       throw unauthorized('this function needs a signed-in user: the anon key is not enough');

@@ -6,10 +6,15 @@
 //   entries  answers to queries, per principal: the ids a caller was shown and the epoch of each
 //            machine those rows came from. Per principal because RLS decides what a query returns,
 //            so one user's answer is never served to another.
-//   epochs   per machine, the newest machine_parameter_epochs.epoch seen and when it was read.
+//   epochs   per machine, the newest machine_parameter_epochs.epoch seen.
+//   checked  per principal and machine, when that principal last read the machine's epoch.
 // An entry is served while it is younger than the TTL, its rows are cached, and every machine's
-// epoch equals the one it was filled at. Epochs older than epochCheckMs are re-read (one query for
-// all of them, shared by concurrent requests) before serving: that bounds staleness.
+// epoch equals the one it was filled at. Epochs the entry's principal has not read for
+// epochCheckMs are re-read, as that principal (one query for all of them, shared by that
+// principal's concurrent requests), before serving: that bounds staleness AND access. The check
+// time is per principal because the epoch read goes through RLS: another user's check (or write)
+// says nothing about whether this one may still read the machine, so a revoked user gets nothing
+// from memory later than epochCheckMs plus one round trip after the revocation (issue 14, finding 1).
 import { VersionedStore } from '../../src/sdk/versioned-store.ts';
 import type { ParameterRow } from './parameter-row.ts';
 
@@ -18,6 +23,8 @@ export interface IsolateCacheOptions {
   refreshAfterMs?: number;
   epochCheckMs?: number;
   maxEntries?: number;
+  /** Answers one principal may hold (default maxEntries / 4): one user cannot evict everyone's. */
+  maxEntriesPerPrincipal?: number;
   now?: () => number;
 }
 
@@ -28,11 +35,6 @@ export interface CacheEntry {
   /** machine id → epoch the rows were read at. */
   readonly epochs: Map<string, number>;
   readonly storedAt: number;
-}
-
-interface KnownEpoch {
-  epoch: number;
-  checkedAt: number;
 }
 
 /** Epochs read around a write, in the write's transaction (see noteWrite). */
@@ -47,10 +49,14 @@ export class IsolateCache {
   readonly refreshAfterMs: number;
   readonly epochCheckMs: number;
   readonly maxEntries: number;
+  readonly maxEntriesPerPrincipal: number;
   readonly rows: VersionedStore<ParameterRow>;
   private readonly now: () => number;
   private readonly entries = new Map<string, CacheEntry>();
-  private readonly epochs = new Map<string, KnownEpoch>();
+  private readonly epochs = new Map<string, number>();
+  /** `${principal}\n${machine}` → when that principal last read that machine's epoch. */
+  private readonly checked = new Map<string, number>();
+  /** Epoch reads in flight, by `${principal}\n${machine}`. */
   private readonly epochChecks = new Map<string, Promise<void>>();
   private readonly refreshing = new Set<string>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -60,6 +66,7 @@ export class IsolateCache {
     this.refreshAfterMs = options.refreshAfterMs ?? 60_000;
     this.epochCheckMs = options.epochCheckMs ?? 1_000;
     this.maxEntries = options.maxEntries ?? 1_000;
+    this.maxEntriesPerPrincipal = options.maxEntriesPerPrincipal ?? Math.max(1, Math.floor(this.maxEntries / 4));
     this.now = options.now ?? Date.now;
     this.rows = new VersionedStore<ParameterRow>({ ttlMs: this.ttlMs, now: this.now });
   }
@@ -77,19 +84,29 @@ export class IsolateCache {
     return fresh ? entry : undefined;
   }
 
-  /** Machines of the entry whose epoch was not read within epochCheckMs. */
+  /** Machines of the entry whose epoch its principal has not read within epochCheckMs. */
   dueMachines(entry: CacheEntry): string[] {
     const now = this.now();
     return [...entry.epochs.keys()].filter((m) => {
-      const known = this.epochs.get(m);
-      return !known || now - known.checkedAt >= this.epochCheckMs;
+      const at = this.checked.get(`${entry.principal}\n${m}`);
+      return at === undefined || !this.epochs.has(m) || now - at >= this.epochCheckMs;
     });
   }
 
+  /** Records that principal read machine's epoch now (Map order: oldest first, bounded). */
+  private markChecked(principal: string, machine: string, at: number): void {
+    const id = `${principal}\n${machine}`;
+    this.checked.delete(id);
+    this.checked.set(id, at);
+    while (this.checked.size > this.maxEntries * 4) this.checked.delete(this.checked.keys().next().value!);
+  }
+
   /**
-   * Makes sure the epochs of `machines` are fresh. Machines already being checked by another
-   * request are awaited, not read twice; the rest are read with one call of `read`, which returns
-   * the epochs visible to `principal` (a machine missing from it is no longer visible to them).
+   * Makes sure the epochs of `machines` are fresh for `principal`. Machines already being checked
+   * by another request of the same principal are awaited, not read twice; the rest are read with
+   * one call of `read`, which returns the epochs visible to `principal` (a machine missing from it
+   * is no longer visible to them). Another principal's read is never borrowed: it proves nothing
+   * about this one's access.
    */
   async checkEpochs(
     principal: string,
@@ -98,17 +115,18 @@ export class IsolateCache {
   ): Promise<void> {
     const waits: Promise<void>[] = [];
     const mine: string[] = [];
+    const keyOf = (m: string) => `${principal}\n${m}`;
     for (const m of machines) {
-      const running = this.epochChecks.get(m);
+      const running = this.epochChecks.get(keyOf(m));
       if (running) waits.push(running);
       else mine.push(m);
     }
     if (mine.length > 0) {
       const check = read(mine).then((found) => this.applyEpochs(principal, mine, found));
       const done = check.finally(() => {
-        for (const m of mine) if (this.epochChecks.get(m) === done) this.epochChecks.delete(m);
+        for (const m of mine) if (this.epochChecks.get(keyOf(m)) === done) this.epochChecks.delete(keyOf(m));
       });
-      for (const m of mine) this.epochChecks.set(m, done);
+      for (const m of mine) this.epochChecks.set(keyOf(m), done);
       waits.push(done);
     }
     await Promise.all(waits);
@@ -120,23 +138,27 @@ export class IsolateCache {
       const epoch = found.get(m);
       if (epoch === undefined) {
         // Gone, or hidden from this caller now: their answers about it must be fetched again.
-        this.epochs.delete(m);
+        this.checked.delete(`${principal}\n${m}`);
         for (const [k, e] of this.entries) if (e.principal === principal && e.epochs.has(m)) this.entries.delete(k);
       } else {
-        this.raiseEpoch(m, epoch, now);
+        this.raiseEpoch(m, epoch);
+        this.markChecked(principal, m, now);
       }
     }
   }
 
   /** An epoch only moves forward here, so a slow reply cannot make an outdated entry current again. */
-  private raiseEpoch(machine: string, epoch: number, checkedAt: number): void {
+  private raiseEpoch(machine: string, epoch: number): void {
     const known = this.epochs.get(machine);
-    this.epochs.set(machine, { epoch: Math.max(epoch, known?.epoch ?? epoch), checkedAt });
+    this.epochs.set(machine, Math.max(epoch, known ?? epoch));
   }
 
-  /** True when no machine of the entry changed since it was filled. */
+  /** True when the entry is still kept and no machine of it changed since it was filled. */
   isCurrent(entry: CacheEntry): boolean {
-    for (const [m, epoch] of entry.epochs) if (this.epochs.get(m)?.epoch !== epoch) return false;
+    // Dropped meanwhile (its principal no longer sees one of its machines, or a newer answer
+    // replaced it): never current, whatever the epochs say.
+    if (this.entries.get(`${entry.principal}\n${entry.key}`) !== entry) return false;
+    for (const [m, epoch] of entry.epochs) if (this.epochs.get(m) !== epoch) return false;
     return true;
   }
 
@@ -159,7 +181,10 @@ export class IsolateCache {
   ): { rows: ParameterRow[]; stored: boolean } {
     const now = this.now();
     for (const row of rows) this.rows.put(row);
-    for (const [m, epoch] of epochs) this.raiseEpoch(m, epoch, now);
+    for (const [m, epoch] of epochs) {
+      this.raiseEpoch(m, epoch);
+      this.markChecked(principal, m, now); // read as this principal, with the rows
+    }
     const served = rows.map((row) => this.rows.peek(row.id)?.row ?? row);
     // Without an epoch for every machine nothing could tell when the answer goes stale.
     const stored = epochs.size > 0 && rows.every((row) => epochs.has(row.machine_id));
@@ -168,6 +193,17 @@ export class IsolateCache {
     if (stored) {
       // Re-inserted at the end: Map order is the eviction order.
       this.entries.set(id, { principal, key, ids: rows.map((r) => r.id), epochs: new Map(epochs), storedAt: now });
+      // A principal over its share gives up its own oldest answer first (issue 14: one user's many
+      // distinct queries evicted every other user's answers); then the global bound, oldest first.
+      let own = 0;
+      for (const e of this.entries.values()) if (e.principal === principal) own += 1;
+      for (const [k, e] of this.entries) {
+        if (own <= this.maxEntriesPerPrincipal) break;
+        if (e.principal === principal) {
+          this.entries.delete(k);
+          own -= 1;
+        }
+      }
       while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }
     return { rows: served, stored };
@@ -189,7 +225,9 @@ export class IsolateCache {
         if (entry.epochs.get(m) === probe.epochBefore) entry.epochs.set(m, probe.epochAfter);
       }
     }
-    this.raiseEpoch(m, probe.epochAfter, this.now());
+    // The epoch moves for everyone, but nobody's check time: a write proves nothing about who
+    // may still read the machine.
+    this.raiseEpoch(m, probe.epochAfter);
   }
 
   drop(principal: string, key: string): void {
@@ -231,6 +269,7 @@ export class IsolateCache {
   clear(): void {
     this.entries.clear();
     this.epochs.clear();
+    this.checked.clear();
     this.rows.clear();
   }
 }

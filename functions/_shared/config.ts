@@ -37,8 +37,10 @@ export interface EdgeConfig {
   jwtSecret: string | undefined;
   /** SUPABASE_JWKS: the project's public signing keys (ES256/RS256), set by the platform. */
   jwks: string | undefined;
-  /** ALD_TRUST_PLATFORM_JWT=true: accept tokens without checking the signature (only with verify_jwt = true). */
-  trustPlatformJwt: boolean;
+  /** ALD_JWT_AUDIENCE: the `aud` a user token must carry; Supabase Auth issues `authenticated`. */
+  jwtAudience: string;
+  /** ALD_JWT_ISSUER: accepted `iss` values, comma-separated (e.g. https://<ref>.supabase.co/auth/v1); unchecked when unset. */
+  jwtIssuers: string[];
 }
 
 function env(name: string): string | undefined {
@@ -70,6 +72,20 @@ export function resetConfig(): void {
 }
 
 function readConfig(): EdgeConfig {
+  const jwtSecret = env('ALD_JWT_SECRET') ?? env('SUPABASE_JWT_SECRET');
+  const jwks = env('SUPABASE_JWKS');
+  // Issue 14, finding 4: this setting once decoded tokens without any check when no key was set,
+  // which with verify_jwt = false accepted a token signed with any key. It is gone; refuse to start
+  // rather than run with a setting whose reader expects it to work.
+  if (env('ALD_TRUST_PLATFORM_JWT') !== undefined) {
+    throw new Error(
+      'ALD_TRUST_PLATFORM_JWT is no longer supported: the functions always verify tokens themselves. ' +
+        'Unset it and set ALD_JWT_SECRET (HS256) or SUPABASE_JWKS (ES256/RS256; hosted Supabase sets it).',
+    );
+  }
+  if (!jwtSecret && !jwks) {
+    throw new Error('no JWT key configured: set ALD_JWT_SECRET (HS256) or SUPABASE_JWKS (ES256/RS256)');
+  }
   return {
     dbUrl: env('ALD_DB_URL') ?? env('SUPABASE_DB_URL'),
     dbPoolMax: positiveInt('ALD_DB_POOL_MAX', 3),
@@ -82,8 +98,9 @@ function readConfig(): EdgeConfig {
     recordMaxBytes: positiveInt('ALD_RECORD_MAX_BYTES', 1_048_576),
     recordMaxRows: positiveInt('ALD_RECORD_MAX_ROWS', 100_000),
     readingsImmutableAfterMs: positiveInt('ALD_READINGS_IMMUTABLE_AFTER_MS', 31 * 86_400_000),
-    jwtSecret: env('ALD_JWT_SECRET') ?? env('SUPABASE_JWT_SECRET'),
-    jwks: env('SUPABASE_JWKS'),
-    trustPlatformJwt: env('ALD_TRUST_PLATFORM_JWT') === 'true',
+    jwtSecret,
+    jwks,
+    jwtAudience: env('ALD_JWT_AUDIENCE') ?? 'authenticated',
+    jwtIssuers: (env('ALD_JWT_ISSUER') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

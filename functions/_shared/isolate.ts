@@ -61,9 +61,23 @@ export function sharedCache(): IsolateCache {
 export function sharedAuthenticator(): Authenticator {
   if (!authenticate) {
     const c = config();
-    authenticate = createAuthenticator({ jwtSecret: c.jwtSecret, jwks: c.jwks, trustPlatform: c.trustPlatformJwt });
+    authenticate = createAuthenticator({
+      jwtSecret: c.jwtSecret,
+      jwks: c.jwks,
+      audience: c.jwtAudience,
+      issuers: c.jwtIssuers,
+    });
   }
   return authenticate;
+}
+
+/**
+ * Reads the configuration and builds the authenticator now, so that a function whose JWT settings
+ * are missing or insecure refuses to start (the import throws) instead of failing per request.
+ * Each index.ts calls it; handlers built in tests with their own authenticator do not.
+ */
+export function assertStartable(): void {
+  sharedAuthenticator();
 }
 
 /** The isolate's dependencies, with any of them replaced. */

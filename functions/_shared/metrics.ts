@@ -69,8 +69,19 @@ const refreshes = new Counter({
   registers: [registry],
 });
 
+/** Methods that get their own series; any other name (clients may send anything) counts as OTHER. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The method label of a request: one of KNOWN_METHODS or OTHER. Unauthenticated requests with
+ * made-up method names each created a series before (issue 14: unbounded memory).
+ */
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : 'OTHER';
+}
+
 export function observeRequest(fn: string, method: string, status: number, seconds: number): void {
-  requests.inc({ function: fn, method, status: String(status) });
+  requests.inc({ function: fn, method: methodLabel(method), status: String(status) });
   requestSeconds.observe({ function: fn }, seconds);
 }
 

@@ -10,7 +10,7 @@ export function createMetricsHandler(overrides: Partial<Pick<Deps, 'authenticate
   const d = () => (resolved ??= isolateDeps(overrides));
 
   return endpoint({ name: 'metrics', methods: ['GET'] }, async (req: Request, ctx: RequestContext) => {
-    const caller = d().authenticate(req);
+    const caller = await d().authenticate(req);
     ctx.caller = caller;
     if (caller.role !== 'service_role') throw new HttpError(403, 'forbidden', 'metrics need a service_role token');
     return new Response(await registry.metrics(), { headers: { 'Content-Type': registry.contentType } });

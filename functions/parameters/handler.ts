@@ -71,7 +71,7 @@ export function createParametersHandler(overrides: Partial<Deps> = {}): FetchHan
   }
 
   return endpoint({ name: 'parameters', methods: ['GET'] }, async (req: Request, ctx: RequestContext) => {
-    const caller = d().authenticate(req);
+    const caller = await d().authenticate(req);
     ctx.caller = caller;
     const query = parseQuery(new URL(req.url).searchParams);
     const key = queryKey(query);

@@ -28,7 +28,7 @@ export function createReadingsHandler(overrides: Partial<Deps> = {}, options: Re
   const now = options.now ?? Date.now;
 
   return endpoint({ name: 'readings', methods: ['GET'] }, async (req: Request, ctx: RequestContext) => {
-    const caller = d().authenticate(req);
+    const caller = await d().authenticate(req);
     ctx.caller = caller;
     const query = parseQuery(new URL(req.url).searchParams);
     const [rows] = await d().db().call(ctx, caller, 'get_readings', [READINGS_STATEMENT], queryArgs(query));

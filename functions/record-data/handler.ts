@@ -18,7 +18,7 @@ export function createRecordDataHandler(overrides: Partial<Deps> = {}, limits?: 
   const d = () => (resolved ??= isolateDeps(overrides));
 
   return endpoint({ name: 'record-data', methods: ['POST'] }, async (req: Request, ctx: RequestContext) => {
-    const caller = d().authenticate(req);
+    const caller = await d().authenticate(req);
     ctx.caller = caller;
     const maxBytes = limits?.maxBytes ?? config().recordMaxBytes;
     const maxRows = limits?.maxRows ?? config().recordMaxRows;

@@ -24,7 +24,7 @@ export function createSetParameterHandler(overrides: Partial<Deps> = {}): FetchH
   const d = () => (resolved ??= isolateDeps(overrides));
 
   return endpoint({ name: 'set-parameter', methods: ['POST'] }, async (req: Request, ctx: RequestContext) => {
-    const caller = d().authenticate(req);
+    const caller = await d().authenticate(req);
     ctx.caller = caller;
     const body = parseWith(SetParameterBody, await readJsonBody(req, MAX_BODY_BYTES), 'body');
     const [before, written, after] = await d().db().call(

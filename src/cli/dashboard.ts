@@ -17,6 +17,8 @@ Options:
   --db-url URL        the database (default: $DATABASE_URL)
   --port N            the port (default 7070; 0: a free one)
   --host HOST         the address to listen on (default 127.0.0.1)
+  --allowed-host NAME a host name the browser may use besides the address, localhost and IP
+                      literals (repeatable; other names get 403: no DNS rebinding)
   --interval-ms N     a snapshot every N ms (default 1000)
   --no-sdk            no SDK client: the database panels and the doctor only
   -h, --help          print this help
@@ -36,6 +38,7 @@ function parse(argv: string[]) {
     'db-url': { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
+    'allowed-host': { type: 'string', multiple: true },
     'interval-ms': { type: 'string' },
     'no-sdk': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -48,6 +51,7 @@ function parse(argv: string[]) {
     sdk: v['no-sdk'] !== true,
     port: integer(v.port, '--port', 0, 65535, 7070),
     host: v.host ?? '127.0.0.1',
+    allowedHosts: (v['allowed-host'] ?? []) as string[],
     intervalMs: integer(v['interval-ms'], '--interval-ms', 50, 3_600_000, 1000),
   };
 }
@@ -74,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   const db = args.sdk ? await openSdk(args.dbUrl) : undefined;
   let dashboard: Dashboard;
   try {
-    dashboard = await startDashboard({ databaseUrl: args.dbUrl, db, port: args.port, host: args.host, intervalMs: args.intervalMs });
+    dashboard = await startDashboard({ databaseUrl: args.dbUrl, db, port: args.port, host: args.host, allowedHosts: args.allowedHosts, intervalMs: args.intervalMs });
   } catch (error) {
     await db?.close({ timeoutMs: 1000 });
     process.stderr.write(`ald-db dashboard: cannot serve on ${args.host}:${args.port}: ${(error as Error).message}\n`);

@@ -35,6 +35,12 @@ export interface DashboardOptions {
   port?: number;
   /** Default 127.0.0.1: the page shows database internals, keep it off the network. */
   host?: string;
+  /**
+   * Host names (besides `localhost`, IP literals and `host`) that requests may name in their Host
+   * header. Any other name is refused with 403, so a web page cannot reach the dashboard through
+   * DNS rebinding (a name of the attacker's that resolves to 127.0.0.1).
+   */
+  allowedHosts?: readonly string[];
   /** A snapshot every this many ms (default 1000). */
   intervalMs?: number;
   /** Rates and latency quantiles cover this many ms (default 10 000). */
@@ -143,7 +149,12 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     });
   };
 
+  const allowedHosts = new Set(['localhost', host.toLowerCase(), ...(options.allowedHosts ?? []).map((h) => h.toLowerCase())]);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!hostAllowed(req.headers.host, allowedHosts)) {
+      return send(res, 403, 'text/plain; charset=utf-8',
+        `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed: open the dashboard by its address, or pass allowedHosts\n`);
+    }
     const url = new URL(req.url ?? '/', 'http://dashboard');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'text/plain; charset=utf-8', `${req.method} is not allowed: the dashboard only serves GET\n`, { allow: 'GET, HEAD' });
@@ -219,4 +230,17 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       return closing;
     },
   };
+}
+
+/**
+ * Whether a request's Host header names this dashboard: an IP literal (a DNS rebinding attack needs
+ * a name), `localhost`, the bind host or one of the allowed names, with or without a port.
+ */
+export function hostAllowed(hostHeader: string | undefined, allowed: ReadonlySet<string>): boolean {
+  if (!hostHeader) return false;
+  const h = hostHeader.trim().toLowerCase();
+  if (h.startsWith('[')) return /^\[[0-9a-f:.]+\](:\d+)?$/.test(h); // IPv6 literal
+  const name = h.replace(/:\d+$/, '');
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return true;
+  return allowed.has(name);
 }

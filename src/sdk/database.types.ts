@@ -106,10 +106,10 @@ export type Database = {
         }
         Relationships: [
           {
-            foreignKeyName: "component_parameters_component_id_machine_id_fkey"
-            columns: ["component_id", "machine_id"]
+            foreignKeyName: "component_parameters_machine_id_component_id_fkey"
+            columns: ["machine_id", "component_id"]
             referencedRelation: "machine_components"
-            referencedColumns: ["id", "machine_id"]
+            referencedColumns: ["machine_id", "id"]
           },
         ]
       }
@@ -401,18 +401,21 @@ export type Database = {
       }
       parameter_step_configs: {
         Row: {
+          machine_id: string
           parameter_id: string
           step_id: string
           step_type: Database["public"]["Enums"]["step_type"]
           value: number
         }
         Insert: {
+          machine_id: string
           parameter_id: string
           step_id: string
           step_type?: Database["public"]["Enums"]["step_type"]
           value: number
         }
         Update: {
+          machine_id?: string
           parameter_id?: string
           step_id?: string
           step_type?: Database["public"]["Enums"]["step_type"]
@@ -420,16 +423,16 @@ export type Database = {
         }
         Relationships: [
           {
-            foreignKeyName: "parameter_step_configs_parameter_id_fkey"
-            columns: ["parameter_id"]
+            foreignKeyName: "parameter_step_configs_parameter_fkey"
+            columns: ["parameter_id", "machine_id"]
             referencedRelation: "component_parameters"
-            referencedColumns: ["id"]
+            referencedColumns: ["id", "machine_id"]
           },
           {
-            foreignKeyName: "parameter_step_configs_step_id_step_type_fkey"
-            columns: ["step_id", "step_type"]
+            foreignKeyName: "parameter_step_configs_step_fkey"
+            columns: ["step_id", "step_type", "machine_id"]
             referencedRelation: "recipe_steps"
-            referencedColumns: ["id", "step_type"]
+            referencedColumns: ["id", "step_type", "machine_id"]
           },
         ]
       }
@@ -871,9 +874,9 @@ export type Database = {
           },
           {
             foreignKeyName: "recipe_commands_recipe_id_fkey"
-            columns: ["recipe_id"]
+            columns: ["recipe_id", "machine_id"]
             referencedRelation: "recipes"
-            referencedColumns: ["id"]
+            referencedColumns: ["id", "machine_id"]
           },
         ]
       }
@@ -882,6 +885,7 @@ export type Database = {
           created_at: string
           description: string | null
           id: string
+          machine_id: string
           name: string
           parent_step_id: string | null
           recipe_id: string
@@ -892,6 +896,7 @@ export type Database = {
           created_at?: string
           description?: string | null
           id?: string
+          machine_id: string
           name: string
           parent_step_id?: string | null
           recipe_id: string
@@ -902,6 +907,7 @@ export type Database = {
           created_at?: string
           description?: string | null
           id?: string
+          machine_id?: string
           name?: string
           parent_step_id?: string | null
           recipe_id?: string
@@ -916,10 +922,10 @@ export type Database = {
             referencedColumns: ["id", "recipe_id"]
           },
           {
-            foreignKeyName: "recipe_steps_recipe_id_fkey"
-            columns: ["recipe_id"]
+            foreignKeyName: "recipe_steps_recipe_id_machine_id_fkey"
+            columns: ["recipe_id", "machine_id"]
             referencedRelation: "recipes"
-            referencedColumns: ["id"]
+            referencedColumns: ["id", "machine_id"]
           },
         ]
       }

@@ -59,7 +59,7 @@ select throws_ok($$update public.component_parameters set read_modbus_address = 
   'a read address without its register type is rejected');
 select throws_ok($$insert into public.component_parameters (component_id, machine_id, name)
                    values ('00000000-0000-4000-8000-000000001001', '00000000-0000-4000-8000-000000000002', 'wrong_machine')$$,
-  '23503', 'insert or update on table "component_parameters" violates foreign key constraint "component_parameters_component_id_machine_id_fkey"',
+  '23503', 'insert or update on table "component_parameters" violates foreign key constraint "component_parameters_machine_id_component_id_fkey"',
   'a parameter cannot claim a machine other than its component''s');
 select lives_ok($$update public.component_parameters set set_value = 400
                   where id = md5('ald-demo/chamber_heater/temperature_set')::uuid$$,

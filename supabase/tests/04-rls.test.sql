@@ -22,6 +22,9 @@ select public.record_process_data('00000000-0000-4000-8000-00000000f201', array[
 
 -- How many rows a statement touched, as the current role (an update or delete that RLS filters
 -- out is not an error, so the row count is what shows it).
+-- Its pg_temp helper is called as authenticated: functions created in this rolled-back
+-- transaction get PostgreSQL's usual EXECUTE for PUBLIC back (see helpers/identities.sql).
+alter default privileges grant execute on functions to public;
 create function pg_temp.rows_affected(statement text) returns bigint
 language plpgsql
 as $$

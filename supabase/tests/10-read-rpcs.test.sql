@@ -25,9 +25,9 @@ select is(
   (select count(*)::int from pg_catalog.pg_proc p
    where p.pronamespace = 'public'::regnamespace
      and p.proname in ('get_machine_parameters', 'get_component_parameters_bulk', 'get_parameters', 'get_parameter_epochs')
-     and p.proconfig @> array['search_path=""']),
+     and p.proconfig @> array['search_path=pg_catalog, pg_temp']),
   4,
-  'the four read functions run with an empty search_path');
+  'the four read functions run with search_path = pg_catalog, pg_temp');
 select ok(
   not has_function_privilege('anon', 'public.get_machine_parameters(uuid, boolean)', 'execute')
   and not has_function_privilege('anon', 'public.get_component_parameters_bulk(uuid[], boolean)', 'execute')

@@ -23,13 +23,13 @@ select is(
 select is(
   (select p.proconfig from pg_catalog.pg_proc p
    where p.oid = 'public.set_parameter_value(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid)'::regprocedure),
-  array['search_path=""'],
-  'set_parameter_value runs with an empty search_path');
+  array['search_path=pg_catalog, pg_temp'],
+  'set_parameter_value runs with search_path = pg_catalog, pg_temp');
 select is(
   (select p.proconfig from pg_catalog.pg_proc p
    where p.oid = 'private.apply_setpoint(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid, boolean)'::regprocedure),
-  array['search_path=""'],
-  'private.apply_setpoint, the definer helper behind it, runs with an empty search_path');
+  array['search_path=pg_catalog, pg_temp'],
+  'private.apply_setpoint, the definer helper behind it, runs with search_path = pg_catalog, pg_temp');
 select ok(
   not has_function_privilege('anon', 'public.set_parameter_value(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid)', 'execute')
   and not has_function_privilege('authenticated', 'private.apply_setpoint(uuid, double precision, bigint, public.change_source, text, uuid, uuid, uuid, boolean)', 'execute'),

@@ -27,7 +27,7 @@ select is(
   (select p.provolatile::text || ':' || p.prosecdef::text || ':' || array_to_string(p.proconfig, ',') from pg_catalog.pg_proc p
    where p.oid = 'public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[])'::regprocedure),
   'v:true:search_path=pg_catalog, pg_temp',
-  'record_process_data is VOLATILE, SECURITY DEFINER and runs with search_path pg_catalog, pg_temp');
+  'record_process_data is VOLATILE, SECURITY DEFINER and runs with search_path = pg_catalog, pg_temp');
 
 -- One tick of the whole machine --------------------------------------------------------------------
 select pg_temp.login_as('00000000-0000-4000-8000-000000000102');

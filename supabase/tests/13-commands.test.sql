@@ -25,8 +25,8 @@ insert into public.recipe_commands (id, machine_id, command_type, recipe_id, sta
 select is(
   (select p.provolatile::text || ':' || p.prosecdef::text || ':' || array_to_string(p.proconfig, ',') from pg_catalog.pg_proc p
    where p.oid = 'public.claim_next_command(uuid, text)'::regprocedure),
-  'v:true:search_path=""',
-  'claim_next_command is VOLATILE, SECURITY DEFINER and runs with an empty search_path');
+  'v:true:search_path=pg_catalog, pg_temp',
+  'claim_next_command is VOLATILE, SECURITY DEFINER and runs with search_path = pg_catalog, pg_temp');
 select ok(
   pg_catalog.pg_get_functiondef('public.claim_next_command(uuid, text)'::regprocedure) ilike '%for update skip locked%',
   'claim_next_command picks its row with for update skip locked, so concurrent controllers never get the same command');

@@ -25,8 +25,8 @@ select is(
                     order by p.proname)
    from pg_catalog.pg_proc p
    where p.pronamespace = 'public'::regnamespace and p.proname in ('start_process', 'advance_step', 'complete_process')),
-  array['advance_step:v:true:search_path=""', 'complete_process:v:true:search_path=""', 'start_process:v:true:search_path=""'],
-  'start_process, advance_step and complete_process are VOLATILE, SECURITY DEFINER and run with an empty search_path');
+  array['advance_step:v:true:search_path=pg_catalog, pg_temp', 'complete_process:v:true:search_path=pg_catalog, pg_temp', 'start_process:v:true:search_path=pg_catalog, pg_temp'],
+  'start_process, advance_step and complete_process are VOLATILE, SECURITY DEFINER and run with search_path = pg_catalog, pg_temp');
 select ok(
   not has_function_privilege('anon', 'public.start_process(uuid, uuid, uuid, uuid, uuid)', 'execute')
   and not has_function_privilege('anon', 'public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text)', 'execute')

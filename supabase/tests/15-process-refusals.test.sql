@@ -64,11 +64,12 @@ select throws_ok(
 select pg_temp.logout();
 update public.recipes set is_active = true where id = '00000000-0000-4000-8000-000000003001';
 
-insert into public.recipes (id, machine_id, name) values ('00000000-0000-4000-8000-000000003202', '00000000-0000-4000-8000-000000000001', 'Empty recipe');
+insert into public.recipes (id, machine_id, name) values ('00000000-0000-4000-8000-000000003202', '00000000-0000-4000-8000-000000000001', 'Empty recipe'),
+  ('00000000-0000-4000-8000-000000003203', '00000000-0000-4000-8000-000000000002', 'Bench recipe');
 insert into public.recipe_commands (id, machine_id, command_type, recipe_id, status, completed_at) values
   ('c0000000-0000-4000-8000-000000001402', '00000000-0000-4000-8000-000000000001', 'start_recipe', '00000000-0000-4000-8000-000000003001', 'cancelled', now()),
   ('c0000000-0000-4000-8000-000000001403', '00000000-0000-4000-8000-000000000001', 'stop_recipe', null, 'pending', null),
-  ('c0000000-0000-4000-8000-000000001404', '00000000-0000-4000-8000-000000000002', 'start_recipe', '00000000-0000-4000-8000-000000003001', 'pending', null);
+  ('c0000000-0000-4000-8000-000000001404', '00000000-0000-4000-8000-000000000002', 'start_recipe', '00000000-0000-4000-8000-000000003203', 'pending', null);
 select pg_temp.login_as('00000000-0000-4000-8000-000000000102');
 select throws_ok(
   $$ select public.start_process(null, '00000000-0000-4000-8000-000000003001') $$,

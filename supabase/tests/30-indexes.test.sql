@@ -152,8 +152,8 @@ create index planted_guide_idx on public.component_parameters (id) include (set_
 select results_eq('select * from parameter_id_indexes_besides_primary_key',
   $$values ('planted_guide_idx')$$,
   'the check on the design guide''s index lists an (id) include (...) index on component_parameters');
-select results_eq('select index_name, made_redundant_by from redundant_indexes',
-  $$values ('planted_guide_idx', 'component_parameters_pkey')$$,
+select results_eq('select index_name, made_redundant_by from redundant_indexes order by 2',
+  $$values ('planted_guide_idx', 'component_parameters_id_machine_id_key'), ('planted_guide_idx', 'component_parameters_pkey')$$,
   'the redundancy check lists it too: included columns do not make a copy of the primary key worth keeping');
 
 select * from finish();

@@ -32,7 +32,15 @@ function row(id: string, version: number, machine = M1, setValue = version): Par
   };
 }
 
-function setup(options: { epochCheckMs?: number; refreshAfterMs?: number; ttlMs?: number; maxEntries?: number } = {}) {
+function setup(
+  options: {
+    epochCheckMs?: number;
+    refreshAfterMs?: number;
+    ttlMs?: number;
+    maxEntries?: number;
+    maxEntriesPerPrincipal?: number;
+  } = {},
+) {
   const clock = { t: 1_000_000 };
   const cache = new IsolateCache({
     epochCheckMs: 1000,
@@ -74,10 +82,26 @@ Deno.test('cache: an answer is stale once its machine epoch moved', async () => 
   assert.equal(cache.isCurrent(entry), false);
 });
 
-Deno.test('cache: concurrent epoch checks of a machine make one read', async () => {
+Deno.test('cache: concurrent epoch checks of a machine by one caller make one read', async () => {
   const { cache, clock } = setup();
   cache.fill('alice', 'k1', [row('a', 1)], epochs([M1, 5]));
-  cache.fill('bob', 'k2', [row('a', 1)], epochs([M1, 5]));
+  cache.fill('alice', 'k2', [row('a', 1)], epochs([M1, 5]));
+  clock.t += 2000;
+  let reads = 0;
+  const read = async (ids: string[]) => {
+    reads += 1;
+    await new Promise((r) => setTimeout(r, 5));
+    return new Map(ids.map((id) => [id, 5]));
+  };
+  await Promise.all([cache.checkEpochs('alice', [M1], read), cache.checkEpochs('alice', [M1], read)]);
+  assert.equal(reads, 1);
+  assert.equal(cache.isCurrent(cache.lookup('alice', 'k2')!), true);
+});
+
+Deno.test("cache: another caller's epoch read is never borrowed, it says nothing about this caller's access", async () => {
+  const { cache, clock } = setup();
+  cache.fill('alice', 'k', [row('a', 1)], epochs([M1, 5]));
+  cache.fill('bob', 'k', [row('a', 1)], epochs([M1, 5]));
   clock.t += 2000;
   let reads = 0;
   const read = async (ids: string[]) => {
@@ -86,8 +110,29 @@ Deno.test('cache: concurrent epoch checks of a machine make one read', async () 
     return new Map(ids.map((id) => [id, 5]));
   };
   await Promise.all([cache.checkEpochs('alice', [M1], read), cache.checkEpochs('bob', [M1], read)]);
-  assert.equal(reads, 1);
-  assert.equal(cache.isCurrent(cache.lookup('bob', 'k2')!), true);
+  assert.equal(reads, 2);
+});
+
+// Issue 14, finding 1: bob's traffic (epoch checks every 500 ms, and writes through this isolate)
+// kept the machine's shared check time fresh, so alice, revoked, was served from memory for a
+// minute. Her check time is hers now: one epochCheckMs after her last read she must read again,
+// as herself, and the read that no longer shows the machine drops her answers.
+Deno.test('cache: a revoked caller is served from memory no longer than the check interval, whatever others do', async () => {
+  const { cache, clock } = setup();
+  cache.fill('alice', 'k', [row('a', 1), row('b', 1)], epochs([M1, 5]));
+  cache.fill('bob', 'k', [row('a', 1), row('b', 1)], epochs([M1, 5]));
+  const bobReads = (ids: string[]) => Promise.resolve(new Map(ids.map((id) => [id, 5])));
+  for (let i = 0; i < 4; i++) {
+    clock.t += 500;
+    await cache.checkEpochs('bob', cache.dueMachines(cache.lookup('bob', 'k')!), bobReads);
+    if (i === 1) cache.noteWrite(row('a', 2), { epochBefore: 5, epochAfter: 6, versionBefore: 1 });
+  }
+  const entry = cache.lookup('alice', 'k')!;
+  assert.deepEqual(cache.dueMachines(entry), [M1], 'alice must read the epoch herself again');
+  await cache.checkEpochs('alice', [M1], () => Promise.resolve(new Map())); // revoked: RLS hides M1
+  assert.equal(cache.isCurrent(entry), false, 'the entry in hand is not current any more');
+  assert.equal(cache.lookup('alice', 'k'), undefined);
+  assert.notEqual(cache.lookup('bob', 'k'), undefined);
 });
 
 Deno.test("cache: a machine no longer visible to a caller drops only that caller's answers", async () => {
@@ -164,11 +209,24 @@ Deno.test("cache: a no-op write does not vouch for another writer's change", () 
 });
 
 Deno.test('cache: drops the oldest answers beyond maxEntries', () => {
-  const { cache } = setup({ maxEntries: 2 });
+  const { cache } = setup({ maxEntries: 2, maxEntriesPerPrincipal: 2 });
   cache.fill('alice', 'k1', [row('a', 1)], epochs([M1, 5]));
   cache.fill('alice', 'k2', [row('a', 1)], epochs([M1, 5]));
   cache.fill('alice', 'k3', [row('a', 1)], epochs([M1, 5]));
   assert.equal(cache.size, 2);
   assert.equal(cache.lookup('alice', 'k1'), undefined);
   assert.notEqual(cache.lookup('alice', 'k3'), undefined);
+});
+
+// Issue 14 (lesser finding): the entry limit was shared by all principals, so one user asking many
+// distinct queries evicted every other user's answers.
+Deno.test("cache: one caller's many queries evict only that caller's own answers", () => {
+  const { cache } = setup({ maxEntries: 100 });
+  assert.equal(cache.maxEntriesPerPrincipal, 25);
+  cache.fill('bob', 'mine', [row('a', 1)], epochs([M1, 5]));
+  for (let i = 0; i < 1000; i++) cache.fill('mallory', `q${i}`, [row('a', 1)], epochs([M1, 5]));
+  assert.notEqual(cache.lookup('bob', 'mine'), undefined);
+  assert.equal(cache.size, 26);
+  assert.notEqual(cache.lookup('mallory', 'q999'), undefined);
+  assert.equal(cache.lookup('mallory', 'q0'), undefined);
 });

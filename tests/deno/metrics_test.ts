@@ -76,3 +76,17 @@ dbTest('metrics: needs a service_role token', async () => {
   await post.body?.cancel();
   assert.equal((await metrics(req('/metrics', { method: 'OPTIONS' }))).status, 204);
 });
+
+// Issue 14 (lesser finding): every made-up HTTP method name created its own series, so
+// unauthenticated requests could grow the registry without bound.
+dbTest('metrics: unknown HTTP methods share one series, so requests cannot grow the registry', async () => {
+  const parameters = createParametersHandler({ cache: new IsolateCache() });
+  for (const method of ['BREW', 'WHEN', 'XYZZY1', 'XYZZY2']) {
+    const res = await parameters(new Request('http://edge.test/parameters', { method }));
+    assert.equal(res.status, 405);
+    await res.body?.cancel();
+  }
+  const text = await (await metrics(req('/metrics', { as: 'service' }))).text();
+  assert.doesNotMatch(text, /method="(BREW|WHEN|XYZZY1|XYZZY2)"/);
+  assert.match(text, /ald_edge_requests_total\{function="parameters",method="OTHER",status="405"\} [4-9]/);
+});

@@ -13,6 +13,7 @@ import {
   MACHINE_B,
   parameterId,
   req,
+  USERS,
 } from './helpers.ts';
 
 const fresh = (options: ConstructorParameters<typeof IsolateCache>[0] = {}) => {
@@ -193,3 +194,58 @@ dbTest('parameters: writes one structured log line per request', async () => {
   ]);
   assert.deepEqual([hit.cache, hit.db_calls], ['hit', 0]);
 });
+
+// Issue 14, finding 5: a parameter deleted and inserted again with the same id used to start again
+// at version 1; the cache, which never goes back to a lower version, kept serving the deleted row.
+dbTest('parameters: a parameter deleted and inserted again with the same id is served as the new row', async () => {
+  const { fetch } = fresh({ epochCheckMs: 0 });
+  const id = parameterId('bench_heater', 'temperature_set');
+  const [{ set_value: original }] = await admin`select set_value from public.component_parameters where id = ${id}`;
+  await admin`update public.component_parameters set set_value = set_value + 1 where id = ${id}`;
+  await admin`update public.component_parameters set set_value = set_value + 1 where id = ${id}`;
+  const path = `/parameters?ids=${id}`;
+  const before = (await (await fetch(req(path, { as: 'bench' }))).json()).parameters[0];
+  assert.ok(before.version >= 3);
+  try {
+    await admin.begin(async (tx) => {
+      const [old] = await tx`delete from public.component_parameters where id = ${id} returning *`;
+      await tx`insert into public.component_parameters ${tx({ ...old, set_value: 42 })}`;
+    });
+    const after = (await (await fetch(req(path, { as: 'bench' }))).json()).parameters[0];
+    assert.equal(after.set_value, 42, 'the new row, not the deleted one');
+    assert.ok(after.version > before.version, `version ${after.version} after ${before.version}`);
+  } finally {
+    await admin`update public.component_parameters set set_value = ${original} where id = ${id}`;
+  }
+});
+
+// Issue 14, finding 1, end to end: the viewer's grant is deleted while the operator keeps asking
+// (every answer of theirs refreshes the machine's epoch). Once the viewer's own check is due
+// (epochCheckMs on the cache's clock) the viewer is asked again as themself and gets nothing.
+dbTest(
+  'parameters: a revoked user is not served from memory once their own epoch check is due, whatever others do',
+  async () => {
+    const clock = { t: 1_000_000 };
+    const { fetch } = fresh({ epochCheckMs: 1000, now: () => clock.t });
+    const path = `/parameters?machine_id=${MACHINE_A}`;
+    const viewerFirst = await fetch(req(path, { as: 'viewer' }));
+    assert.equal((await viewerFirst.json()).parameters.length, 137);
+    await (await fetch(req(path, { as: 'operator' }))).body?.cancel();
+    const [grant] = await admin`delete from public.machine_operators
+                              where machine_id = ${MACHINE_A} and user_id = ${USERS.viewer} returning *`;
+    try {
+      for (let i = 0; i < 4; i++) {
+        clock.t += 400;
+        const res = await fetch(req(path, { as: 'operator' }));
+        assert.equal(res.status, 200);
+        await res.body?.cancel();
+      }
+      const revoked = await fetch(req(path, { as: 'viewer' }));
+      const body = await revoked.json();
+      assert.notEqual(revoked.status, 200, `served ${body.parameters?.length} rows from memory after the revocation`);
+      assert.equal(body.parameters, undefined);
+    } finally {
+      await admin`insert into public.machine_operators ${admin(grant)}`;
+    }
+  },
+);

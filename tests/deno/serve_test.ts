@@ -2,10 +2,8 @@
 // index.ts started by `deno serve` in its own process, as in functions/README.md.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import metrics from '../../functions/metrics/index.ts';
-import parameters from '../../functions/parameters/index.ts';
-import serveAll from '../../functions/serve-all.ts';
-import setParameter from '../../functions/set-parameter/index.ts';
+// helpers.ts first: it sets the JWT secret and the database URL that the index.ts modules check
+// when they are imported (they refuse to start without a key).
 import {
   COMPONENT_CHAMBER_HEATER,
   DATABASE_URL,
@@ -16,6 +14,10 @@ import {
   runningProcess,
   tokenFor,
 } from './helpers.ts';
+import metrics from '../../functions/metrics/index.ts';
+import parameters from '../../functions/parameters/index.ts';
+import serveAll from '../../functions/serve-all.ts';
+import setParameter from '../../functions/set-parameter/index.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -127,13 +127,14 @@ export async function createFixture(sql: postgres.Sql): Promise<Fixture> {
     };
     const gParams = (await tx`select id from public.component_parameters where machine_id = ${G} order by name`).map((r) => r.id as string);
 
-    // F's refusing recipe: each parameter step fails a different check of apply_setpoint
+    // F's refusing recipe: each parameter step fails a different check of apply_setpoint. (A step
+    // naming another machine's parameter cannot be written any more: composite foreign keys,
+    // supabase/tests/06-same-machine.test.sql.)
     const fBad = await addRecipe(tx, F, 'refusals');
     steps[fBad] = await addSteps(tx, fBad, [
       { type: 'parameter', config: { parameter: fParam('chamber_heater/temperature_set'), value: 9999 } }, // 22003
       { type: 'parameter', config: { parameter: fParam('chamber_heater/temperature_read'), value: 5 } }, // 55000
       { type: 'parameter', config: { parameter: fParam('chamber_heater/pid_period'), value: 10.5 } }, // 22023
-      { type: 'parameter', config: { parameter: gParams[1], value: 30 } }, // 22023: another machine's parameter
       { type: 'parameter', config: { parameter: fParam('chamber_heater/power_on'), value: 2 } }, // 22023: binary
       { type: 'parameter', config: { parameter: fParam('fuzz_switched_off/setpoint'), value: 50 } }, // 55000
       { type: 'parameter', config: { parameter: fParam('chamber_heater/kp'), value: 7 } }, // fine

@@ -117,7 +117,11 @@ export class Caller {
       const claims = claimsOf(who);
       if (!claims) return { ok: true, data: await run(this.direct) };
       const data = await this.direct.begin(async (tx) => {
-        await tx.unsafe(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`,
+        // the role's statement_timeout, as PostgREST applies it (supabase/platform-bootstrap.sql)
+        await tx.unsafe(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
+          set_config('statement_timeout', coalesce((select split_part(c, '=', 2) from pg_catalog.pg_db_role_setting d
+            cross join lateral unnest(d.setconfig) c where d.setrole = (select oid from pg_catalog.pg_roles where rolname = $1)
+              and d.setdatabase = 0 and c like 'statement\\_timeout=%'), current_setting('statement_timeout')), true)`,
           [claims.role as string, JSON.stringify(claims)]);
         return run(tx);
       });

@@ -72,6 +72,26 @@ describe('cache coherence over LISTEN (direct transport)', () => {
     }
   });
 
+  // Issue 14, finding 5: the re-inserted row used to start again at version 1, below the version
+  // the store remembers for the id, so it could never be cached again (every read a round trip).
+  it('caches a parameter deleted and inserted again with the same id, at a version above the old one', async () => {
+    const id = reactor.param('lid_heater/kd');
+    const old = await db.parameters.get(id);
+    const inserted = nextEvent(db, 'invalidate', (e) => e.id === id && e.op === 'INSERT');
+    await sql.begin(async (tx) => {
+      const [row] = await tx`delete from public.component_parameters where id = ${id} returning *`;
+      await tx`insert into public.component_parameters ${tx({ ...row, set_value: Number(row.set_value) + 0.25 })}`;
+    });
+    const [event] = await inserted;
+    expect(event.version).toBeGreaterThan(old.version);
+    const fresh = await db.parameters.get(id);
+    expect(fresh.set_value).toBe(Number(old.set_value) + 0.25);
+    expect(fresh.version).toBe(event.version);
+    const before = db.stats();
+    expect(await db.parameters.get(id)).toEqual(fresh);
+    expect(delta(db, before)).toMatchObject({ getParameters: 0, hits: 1 });
+  });
+
   it('reads its own write back from memory (read-your-writes)', async () => {
     const id = reactor.param('lid_heater/ki');
     const written = await db.parameters.set(id, 0.5, { reason: 'coherence test' });

@@ -1,6 +1,10 @@
 -- Shared by the pgTAP files (included with \ir helpers/identities.sql after plan()): switching
 -- identity the way PostgREST does it, a role and the JWT claims of the request, all
 -- transaction-local; and the seed's parameter ids. pg_temp functions vanish with the session.
+-- The migrations take EXECUTE on new functions away from PUBLIC (20261204100200_splinter_findings);
+-- the pg_temp helpers of a test file are called by the identities it switches to, so the file's
+-- rolled-back transaction gives functions created from here on PostgreSQL's usual default back.
+alter default privileges grant execute on functions to public;
 create function pg_temp.login_as(sub uuid) returns void language plpgsql as $$
 begin
   perform set_config('role', 'authenticated', true);
