@@ -120,16 +120,20 @@ begin
     where x.machine_id = m and x.ts >= from_ts and x.ts < to_ts
       and (get_readings.process_id is null or x.process_id = get_readings.process_id);
   else
-  select coalesce((select sum(x.ticks) from public.reading_rollups x
-                   where x.machine_id = m and x.bucket >= cov_lo and x.bucket < cov_hi
-                     and not (x.bucket = any (cov.stale))
-                     and (get_readings.process_id is null or x.process_id = get_readings.process_id)), 0)
-       + (select count(*) from unnest(raw_ranges) g(rg)
-          cross join lateral (select 1 from public.readings r
-                              where r.machine_id = m and r.ts >= lower(g.rg) and r.ts < upper(g.rg)
-                                and (get_readings.process_id is null or r.process_id = get_readings.process_id)) r
-          where not isempty(g.rg))
-  into ticks;
+    -- executed with the window's bounds as values, so that the partitions outside it are pruned
+    -- when the statement is planned (no scan of them, not even of an empty one)
+    execute
+      'select coalesce((select sum(x.ticks) from public.reading_rollups x
+                        where x.machine_id = $1 and x.bucket >= $4 and x.bucket < $5 and not (x.bucket = any ($6))
+                          and ($7::uuid is null or x.process_id = $7)), 0)
+            + (select count(*) from unnest($8::tstzrange[]) g(rg)
+               cross join lateral (select 1 from public.readings r
+                                   where r.machine_id = $1 and r.ts >= $2 and r.ts < $3
+                                     and r.ts >= lower(g.rg) and r.ts < upper(g.rg)
+                                     and ($7::uuid is null or r.process_id = $7)) r
+               where not isempty(g.rg))'
+      into ticks
+      using m, from_ts, to_ts, cov_lo, cov_hi, cov.stale, get_readings.process_id, raw_ranges;
   end if;
   if ticks = 0 then
     return;
@@ -191,7 +195,8 @@ begin
              from (select x.ts, %s as v
                    from unnest($10::tstzrange[]) rg(r)
                    cross join lateral (select * from public.readings x
-                                       where x.machine_id = $1 and x.ts >= lower(rg.r) and x.ts < upper(rg.r)
+                                       where x.machine_id = $1 and x.ts >= $2 and x.ts < $3
+                                         and x.ts >= lower(rg.r) and x.ts < upper(rg.r)
                                          and ($5::uuid is null or x.process_id = $5)) x
                    where not isempty(rg.r)
                    offset 0) y) t
