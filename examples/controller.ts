@@ -1,15 +1,19 @@
 // The controller loop of the README, type-checked by `npm run typecheck` so the example cannot rot.
-// claim → start → advance … → complete, with a recorder running beside it.
-import { AldDbError, createAldDb, flattenPlan, type PlannedStep, type Readings, type StepReply } from '../src/index.ts';
+// register → claim → start → advance … → complete, with a recorder running beside it, honouring an
+// operator's stop, pause and resume between two steps.
+import { randomUUID } from 'node:crypto';
+import { AldDbError, createAldDb, flattenPlan, type AldDb, type PlannedStep, type Readings, type StepReply } from '../src/index.ts';
 
 declare function readPlc(): Readings;                                   // your Modbus reads: { [parameterId]: value }
 declare function runOnPlc(step: PlannedStep, reply: StepReply): Promise<void>; // valve pulse, purge, setpoint …
 declare function alarm(error: Error): void;
+const CONTROLLER_ID = randomUUID();                                     // one per controller process
 
 export async function runNextCommand(machineId: string): Promise<void> {
   const db = createAldDb({ databaseUrl: process.env.DATABASE_URL! });
   try {
-    const command = await db.commands.claimNext(machineId, 'controller-1');      // 1 round trip
+    await db.controllers.register({ machineId, host: 'bay-3', controllerId: CONTROLLER_ID }); // 1 (RC004: another is alive)
+    const command = await db.commands.claimNext(machineId, 'controller-1');      // 1 round trip; also the heartbeat
     if (!command) return;
     const plan = await db.process.start({ machineId, commandId: command.id });   // 1: execution, state, whole plan
     const recorder = db.processRecorder(plan.process_id);
@@ -22,6 +26,7 @@ export async function runNextCommand(machineId: string): Promise<void> {
           loopIteration: step.loop_iteration,
         });
         await runOnPlc(step, reply);
+        if (reply.pending_command && !(await honour(db, machineId))) return;     // an operator's stop or pause, between steps
       }
       await db.process.advance({ processId: plan.process_id, stepId: null });   // close the last step
       await recorder.flush();                                                   // every tick stored
@@ -36,6 +41,30 @@ export async function runNextCommand(machineId: string): Promise<void> {
     }
   } finally {
     await db.close();
+  }
+}
+
+// A stop, pause or resume, once the step in progress is done: claim + apply, 2 round trips each.
+// Returns false when the run was stopped (apply_run_command ended it as aborted).
+async function honour(db: AldDb, machineId: string): Promise<boolean> {
+  for (let paused = false; ;) {
+    const command = await db.commands.claimNext(machineId, 'controller-1');
+    if (!command) {
+      if (!paused) return true;
+      await new Promise((resolve) => setTimeout(resolve, 1000));                // paused: poll for the resume
+      continue;
+    }
+    if (!['stop_recipe', 'pause_recipe', 'resume_recipe'].includes(command.command_type)) {
+      await db.commands.complete(command.id, 'failed', 'not while a recipe runs'); // never left claimed
+      continue;
+    }
+    const applied = await db.commands.apply(command.id).catch(async (error: AldDbError) => {
+      await db.commands.complete(command.id, 'failed', error.message);          // RC001/RC002/RC003: the state moved
+      return null;
+    });
+    if (applied?.process_status === 'aborted') return false;
+    if (applied) paused = applied.process_status === 'paused';
+    if (!paused) return true;
   }
 }
 

@@ -6,6 +6,9 @@ export type { Transport, RpcName, RpcArgs, CallOptions, PoolStats } from './sdk/
 export { AldDbError, ERROR_CODES } from './sdk/errors.ts';
 export type { AldDbErrorCode } from './sdk/errors.ts';
 export { flattenPlan } from './sdk/plan.ts';
+export { machineChannel, runChannel, type Change, type MachineHandlers, type Watch } from './sdk/watch.ts';
+export type { RegisterOptions } from './sdk/controllers-api.ts';
+export type { RunCommandOptions } from './sdk/process-api.ts';
 export type { PlannedStep } from './sdk/plan.ts';
 export { Recorder } from './sdk/recorder.ts';
 export type { RecorderOptions, RecorderEvents, RecorderTarget } from './sdk/recorder.ts';

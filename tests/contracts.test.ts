@@ -87,15 +87,15 @@ describe('RPC_CATALOG and pg_proc', () => {
       await tx`alter function public.get_parameter_epochs(uuid[]) rename to get_parameter_epochs_renamed`;
       await tx`create function public.contract_probe(a integer) returns void language sql as ''`;
       await tx`grant execute on function public.contract_probe(integer) to authenticated`;
-      await tx`drop function public.claim_next_command(uuid, text)`;
-      await tx`create function public.claim_next_command(machine_id uuid, worker text default null) returns setof public.recipe_commands language sql stable as 'select * from public.recipe_commands where false'`;
-      await tx`grant execute on function public.claim_next_command(uuid, text) to authenticated`;
+      await tx`drop function public.claim_next_command(uuid, text, uuid)`;
+      await tx`create function public.claim_next_command(machine_id uuid, worker text default null, claim_key uuid default null) returns setof public.recipe_commands language sql stable as 'select * from public.recipe_commands where false'`;
+      await tx`grant execute on function public.claim_next_command(uuid, text, uuid) to authenticated`;
     });
     expect(problems).toEqual([
       'public.contract_probe(a integer) is executable by authenticated but missing from RPC_CATALOG (src/sdk/transport/types.ts)',
       'public.get_parameter_epochs_renamed(machine_ids uuid[]) is executable by authenticated but missing from RPC_CATALOG (src/sdk/transport/types.ts)',
       'get_parameter_epochs is in RPC_CATALOG but the database has no public.get_parameter_epochs that authenticated may execute',
-      'claim_next_command: arguments differ: RPC_CATALOG (machine_id uuid, claimed_by text), database (machine_id uuid, worker text)',
+      'claim_next_command: arguments differ: RPC_CATALOG (machine_id uuid, claimed_by text, claim_key uuid), database (machine_id uuid, worker text, claim_key uuid)',
       'claim_next_command: readOnly differs: RPC_CATALOG false, database stable',
     ]);
   });
@@ -126,12 +126,12 @@ describe("the README's RPC reference and RPC_CATALOG", () => {
   it('report an RPC left out, an argument renamed or moved, or a function that does not exist', async () => {
     const changed = readme
       .replace('| `get_parameter_epochs(machine_ids uuid[])` |', '| `get_parameter_epoch(machine_ids uuid[])` |')
-      .replace('`claim_next_command(machine_id, claimed_by = null)`', '`claim_next_command(claimed_by = null, machine_id)`')
+      .replace('`claim_next_command(machine_id, claimed_by = null, claim_key = null)`', '`claim_next_command(claimed_by = null, machine_id, claim_key = null)`')
       .replace('`get_parameters(parameter_ids uuid[])`', '`get_parameters(ids uuid[])`');
     expect(compareReadmeRpcs(rpcsOfReadme(changed), RPC_CATALOG, await publicFunctions())).toEqual([
       "get_parameters: the README gives arguments (ids), RPC_CATALOG (parameter_ids)",
       "get_parameter_epochs(machine_ids) is in RPC_CATALOG but not in the README's RPC reference",
-      'claim_next_command: the README gives arguments (claimed_by, machine_id), RPC_CATALOG (machine_id, claimed_by)',
+      'claim_next_command: the README gives arguments (claimed_by, machine_id, claim_key), RPC_CATALOG (machine_id, claimed_by, claim_key)',
       "get_parameter_epoch is in the README's RPC reference but is neither in RPC_CATALOG nor a public function",
     ]);
   });

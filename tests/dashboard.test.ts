@@ -187,6 +187,16 @@ function expectedValues(s: Snapshot): Record<string, number | null> {
       [`op-${o.operation}-rate`]: o.roundTripsPerSecond, [`op-${o.operation}-p50`]: o.window.p50Ms, [`op-${o.operation}-p95`]: o.window.p95Ms,
     });
   }
+  for (const m of s.database.machines ?? []) {
+    const id = `machine-${m.id}`;
+    if (m.controller) e[`${id}-silent`] = m.controller.silentMs;
+    if (m.run) {
+      Object.assign(e, {
+        [`${id}-progress`]: m.run.progressPercent, [`${id}-steps`]: m.run.completedSteps,
+        [`${id}-elapsed`]: m.run.elapsedMs, [`${id}-remaining`]: m.run.estimatedRemainingMs,
+      });
+    }
+  }
   const r = s.doctor.report!;
   Object.assign(e, {
     'doctor-failures': r.failures.length, 'doctor-cache-hit-ratio': r.cache.hitRatioPercent,
@@ -249,6 +259,7 @@ describe('the dashboard on the test database, in a browser, while a controller w
     reactor = await cloneReactor(sql, 'dashboard');
     db = createAldDb({ databaseUrl: databaseUrl(), cache: { hotRefreshMs: 0 } });
     await db.ready();
+    await db.controllers.register({ machineId: reactor.machineId, host: 'dashboard-test', version: 'test' });
     workload = new Workload(db, reactor);
     await workload.start();
     // The dashboard reaches the database through a proxy, so the test can take the database away
@@ -317,6 +328,12 @@ describe('the dashboard on the test database, in a browser, while a controller w
     expect(snapshot.sdk!.all.roundTrips).toBeGreaterThan(0);
     expect(shown.values).toEqual(expectedValues(snapshot));
     expect(shown.withoutUnit).toEqual([]);
+    // The machines panel: the working controller and the progress of its run.
+    const machine = snapshot.database.machines!.find((m) => m.id === reactor.machineId)!;
+    expect(machine).toMatchObject({ status: 'running', controller: { status: 'alive', host: 'dashboard-test' }, run: { status: 'running' } });
+    expect(machine.run!.completedSteps).toBeGreaterThan(0);
+    expect(shown.values[`machine-${reactor.machineId}-progress`]).toBe(machine.run!.progressPercent);
+    expect(await page.locator('#machines tr', { hasText: machine.name }).textContent()).toMatch(/alive · dashboard-test/);
     expect(await page.getByTestId('db-unreachable-banner').isHidden()).toBe(true);
     expect(await page.getByTestId('db-status').textContent()).toMatch(/^database reachable · ald_test/);
 

@@ -157,6 +157,9 @@ describe('ald-db demo', () => {
 
     const stepLines = stdout.split('\n').filter((l) => /^\s+\[\s*\d+\/45\]/.test(l));
     expect(stepLines).toHaveLength(RECIPE_STEPS);
+    // The operator pauses once (during step 5; the controller sees it in step 6's reply) and resumes.
+    expect(stdout).toMatch(/^ {2}-- paused by the operator after step 6\/45: run paused, machine paused; 2 controller round trips/m);
+    expect(stdout).toMatch(/^ {2}-- resumed by the operator after step 6\/45: run running, machine running; 2 controller round trips/m);
     for (const line of stepLines) expect(line).toMatch(/ 1 round trip +\d+\.\d ms/);
 
     // The summary's table: every step type at exactly one round trip per step.
@@ -190,7 +193,14 @@ describe('ald-db demo', () => {
       expect(t.roundTrips).toBe(t.steps);
       expect(t.latencyMs.max).toBeGreaterThanOrEqual(t.latencyMs.p50);
     }
-    expect(summary.roundTrips.byRpc).toMatchObject({ claim_next_command: 1, start_process: 1, advance_step: RECIPE_STEPS, complete_process: 1 });
+    // claims: the start, the pause and the resume; the pause and the resume cost the controller a claim and an apply each
+    expect(summary.roundTrips.byRpc).toMatchObject({
+      claim_next_command: 3, apply_run_command: 2, start_process: 1, advance_step: RECIPE_STEPS, complete_process: 1,
+    });
+    expect(summary.control).toEqual([
+      expect.objectContaining({ command: 'pause_recipe', afterStep: 6, processStatus: 'paused', roundTrips: 2 }),
+      expect.objectContaining({ command: 'resume_recipe', afterStep: 6, processStatus: 'running', roundTrips: 2 }),
+    ]);
     expect(summary.points).toMatchObject({ ok: true, dropped: 0, perTick: PARAMETERS });
     expect(summary.points.stored).toBe(summary.points.recorded);
     expect(summary.points.recorded).toBe(summary.points.ticks * PARAMETERS);

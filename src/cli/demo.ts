@@ -11,7 +11,7 @@ import { startDashboard } from '../dashboard/server.ts';
 import { runRecipe, type RunResult } from '../demo/controller.ts';
 import { startEmbedded } from '../database/embedded.ts';
 import { InterruptedError } from '../demo/sim-clock.ts';
-import { formatStep, ProgressOutput } from '../demo/progress.ts';
+import { formatControl, formatStep, ProgressOutput } from '../demo/progress.ts';
 import { buildSummary, formatSummary } from '../demo/summary.ts';
 
 export const usage = `Usage: ald-db demo [options]        (npm run demo -- [options])
@@ -19,7 +19,8 @@ export const usage = `Usage: ald-db demo [options]        (npm run demo -- [opti
 Runs the seed recipe 'Al2O3 (TMA/H2O) 10 cycles' (45 steps) on ALD Reactor A end to end through
 the SDK, against a simulated PLC: an operator queues a start_recipe command, the controller claims
 it, starts the process, advances through every step (one round trip each) while recording all 137
-parameters once per simulated second, flushes the recorder and completes the process. Prints one
+parameters once per simulated second, flushes the recorder and completes the process. Once, the
+operator pauses the run and resumes it (the controller honours both between two steps). Prints one
 line per step and a summary: round trips and latency per step type, the parameter cache's hit
 ratio, and the points recorded against the points the database stored.
 
@@ -156,6 +157,7 @@ export async function run(argv: string[]): Promise<number> {
       onStart: (info) => say(`command ${info.commandId} queued by the operator and claimed; process ${info.processId} started: `
         + `'${info.recipe}', ${info.totalSteps} steps, ${info.parameters} parameters recorded every simulated second, speed ${args.speed}`),
       onStep: (step) => out.line(formatStep(step)),
+      onControl: (c) => out.line(formatControl(c)),
       onProgress: (p) => out.progress(p),
     });
     out.end();

@@ -5,7 +5,7 @@
 // values (connections, the doctor's report) are kept and marked as such. Every call is bounded by
 // timeoutMs, because a database behind a dead network may never answer at all.
 import { runDoctor, type DoctorOptions, type Sql } from '../doctor/index.ts';
-import type { DatabaseStatus, DoctorStatus } from './types.ts';
+import type { DatabaseStatus, DoctorStatus, MachineRunStatus } from './types.ts';
 
 export interface DatabaseMonitorOptions {
   timeoutMs: number;
@@ -29,6 +29,31 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Every machine, its live (else latest) controller and its latest run with the run's live progress. */
+async function readMachines(sql: Sql): Promise<MachineRunStatus[]> {
+  const rows = await sql`
+    select m.id, m.name, m.status::text as status, m.status_reason,
+      (select jsonb_build_object('id', c.id, 'host', c.host, 'version', c.version, 'status', c.status,
+                'lastSeenAt', c.last_seen_at, 'timeoutMs', c.timeout_ms,
+                'silentMs', greatest(0, round(extract(epoch from (now() - c.last_seen_at)) * 1000)))
+       from public.controllers c where c.machine_id = m.id
+       order by (c.status = 'alive') desc, c.started_at desc limit 1) as controller,
+      (select jsonb_build_object('processId', e.id, 'status', e.status, 'completedSteps', s.completed_steps,
+                'totalSteps', s.total_steps, 'progressPercent', s.progress_percent, 'currentStep', s.current_step_name,
+                'currentStepType', s.current_step_type, 'loopIteration', s.current_loop_iteration, 'loopCount', s.current_loop_count,
+                'elapsedMs', case when e.status in ('running', 'paused')
+                                 then greatest(0, round(extract(epoch from (now() - e.started_at)) * 1000)) else s.elapsed_ms end,
+                'estimatedRemainingMs', s.estimated_remaining_ms)
+       from public.process_executions e join public.process_execution_state s on s.process_id = e.id
+       where e.machine_id = m.id order by e.started_at desc limit 1) as run
+    from public.machines m order by m.name`;
+  return rows.map((r) => ({
+    id: r.id as string, name: r.name as string, status: r.status as string, statusReason: (r.status_reason as string | null) ?? null,
+    controller: (r.controller as MachineRunStatus['controller']) ?? null,
+    run: r.run ? { ...(r.run as NonNullable<MachineRunStatus['run']>), progressPercent: Number((r.run as { progressPercent: unknown }).progressPercent) } : null,
+  }));
+}
+
 export class DatabaseMonitor {
   private readonly state: DatabaseStatus;
   private readonly doctorState: DoctorStatus;
@@ -41,6 +66,7 @@ export class DatabaseMonitor {
     this.state = {
       configured: sql !== undefined, reachable: null, error: null, checkedAt: null, latencyMs: null,
       lastReachableAt: null, unreachableSince: null, name: null, version: null, connections: null,
+      machines: null, machinesError: null,
     };
     this.doctorState = { report: null, at: null, error: null, stale: false, intervalMs: options.doctorIntervalMs };
   }
@@ -64,7 +90,7 @@ export class DatabaseMonitor {
   }
 
   status(): DatabaseStatus {
-    return { ...this.state, connections: this.state.connections && { ...this.state.connections } };
+    return { ...this.state, connections: this.state.connections && { ...this.state.connections }, machines: this.state.machines && [...this.state.machines] };
   }
 
   doctor(): DoctorStatus {
@@ -106,6 +132,13 @@ export class DatabaseMonitor {
       s.connections = { inUse: row.in_use, max: row.max, usedPercent: row.max > 0 ? (row.in_use / row.max) * 100 : 0 };
     } catch (error) {
       this.unreachable(error);
+      return;
+    }
+    try {
+      this.state.machines = await withTimeout(readMachines(sql), this.options.timeoutMs, 'machines');
+      this.state.machinesError = null;
+    } catch (error) {
+      this.state.machinesError = describeError(error);
     }
   }
 

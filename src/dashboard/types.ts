@@ -78,6 +78,36 @@ export interface DatabaseStatus {
   version: string | null;
   /** Client connections of the whole server, as last seen (kept while unreachable). */
   connections: { inUse: number; max: number; usedPercent: number } | null;
+  /** Every machine with its controller and its latest run, as last seen (kept while unreachable); null before the first read. */
+  machines: MachineRunStatus[] | null;
+  /** Why the machines could not be read (e.g. a schema without controllers); null when they were. */
+  machinesError: string | null;
+}
+
+/** One machine on the "Machines and runs" panel. */
+export interface MachineRunStatus {
+  id: string;
+  name: string;
+  /** idle, running, paused, error, maintenance or offline. */
+  status: string;
+  /** Why it is in error or offline. */
+  statusReason: string | null;
+  /** Its live controller, else the latest one; null when none ever registered. */
+  controller: {
+    id: string; host: string | null; version: string | null;
+    /** alive, dead, replaced or stopped. */
+    status: string;
+    lastSeenAt: string;
+    /** How long it has been silent, at the check. */
+    silentMs: number;
+    timeoutMs: number;
+  } | null;
+  /** Its latest run with its live progress; null when it never ran. */
+  run: {
+    processId: string; status: string; completedSteps: number; totalSteps: number; progressPercent: number;
+    currentStep: string | null; currentStepType: string | null; loopIteration: number | null; loopCount: number | null;
+    elapsedMs: number; estimatedRemainingMs: number | null;
+  } | null;
 }
 
 export interface DoctorStatus {

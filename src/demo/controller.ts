@@ -1,11 +1,16 @@
 // The demo's controller: one recipe run, end to end, the way a controller beside the reactor does it.
 //
+//   the controller registers (db.controllers.register; every later call is its heartbeat)
 //   an operator queues a start_recipe command (SQL, under the operator's identity and RLS)
 //   db.commands.claimNext → db.process.start({ commandId }) → the plan
 //   for each step of flattenPlan(plan): db.process.advance(...) (one round trip), drive the PLC
 //     with rows from the parameter cache (no round trip), let the step's time pass
 //   db.processRecorder(processId) gets every parameter once per simulated second, all along
 //   recorder.flush() → db.process.complete(...)
+//   once, the operator pauses the run (issue_run_command, under the operator's identity) and
+//   resumes it when it is paused: the controller learns of the pause from the pending_command of
+//   its next advance_step reply, finishes that step, then claims and applies it (2 round trips);
+//   while paused it polls claimNext until the resume comes, then applies it (2 round trips)
 //
 // Simulated time and the recorder's ticks: src/demo/sim-clock.ts.
 import { performance } from 'node:perf_hooks';
@@ -66,6 +71,22 @@ export interface RunOptions {
   onStart?: (info: { commandId: string; processId: string; recipe: string; totalSteps: number; parameters: number }) => void;
   onStep?: (step: StepRecord) => void;
   onProgress?: (progress: Progress) => void;
+  /** The operator pauses the run after this step_index (its next step finishes first); null: never. Default 4. */
+  pauseAfterStep?: number | null;
+  onControl?: (event: ControlRecord) => void;
+}
+
+/** A stop/pause/resume the controller applied between two steps. */
+export interface ControlRecord {
+  command: 'pause_recipe' | 'resume_recipe' | 'stop_recipe';
+  /** 1-based index of the step after which it was applied. */
+  afterStep: number;
+  total: number;
+  processStatus: string;
+  machineStatus: string;
+  /** The controller's round trips for it: claims (including polls while paused) and the apply. */
+  roundTrips: number;
+  latencyMs: number;
 }
 
 export interface RunResult {
@@ -76,6 +97,8 @@ export interface RunResult {
   error: string | null;
   totalSteps: number;
   steps: StepRecord[];
+  /** Pauses, resumes and stops applied between steps. */
+  control: ControlRecord[];
   /** Round trips of claim, start and complete, and their wall times. */
   calls: { name: 'claim' | 'start' | 'complete'; latencyMs: number }[];
   ticks: number;
@@ -110,6 +133,18 @@ async function queueStartCommand(sql: postgres.Sql, machineId: string, recipeId:
     return row.id;
   });
 }
+
+/** The operator asks for a pause, resume or stop through RLS, as the app would. */
+async function operatorRequest(sql: postgres.Sql, machineId: string, operatorId: string, type: ControlRecord['command']): Promise<string> {
+  return sql.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: operatorId, role: 'authenticated' })}, true)`;
+    await tx`set local role authenticated`;
+    const [row] = await tx<{ id: string }[]>`select id from public.issue_run_command(${machineId}, ${type}::public.command_type)`;
+    return row.id;
+  });
+}
+
+const RUN_CONTROL = new Set(['pause_recipe', 'resume_recipe', 'stop_recipe']);
 
 /** What a step does on the PLC: set up at its start, then time passes, then finish. */
 interface StepAction {
@@ -189,6 +224,8 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
     return result;
   };
 
+  // The controller announces itself (the dashboard shows it; a kept database may hold an earlier demo's).
+  await db.controllers.register({ machineId, host: 'ald-db demo', version: 'demo', takeover: true });
   const queued = await queueStartCommand(sql, machineId, recipeId, options.operatorId ?? SEED.operatorId);
   const command = await timed('claim', () => db.commands.claimNext(machineId, 'ald-db demo'));
   if (!command) throw new Error(`claim_next_command returned no command, but command ${queued} was just queued`);
@@ -207,6 +244,30 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
   options.onStart?.({ commandId: command.id, processId: plan.process_id, recipe: plan.recipe.name, totalSteps: steps.length, parameters: plan.parameters.length });
 
   const records: StepRecord[] = [];
+  const control: ControlRecord[] = [];
+  const operatorId = options.operatorId ?? SEED.operatorId;
+  const pauseAfter = options.pauseAfterStep === undefined ? 4 : options.pauseAfterStep;
+  /** Claims the machine's next command and applies it if it is a stop/pause/resume; counts the round trips. */
+  const applyControl = async (afterStep: number, waitFor?: ControlRecord['command']): Promise<ControlRecord | null> => {
+    const before = stepRoundTrips(db);
+    const t = performance.now();
+    for (;;) {
+      const claimed = await db.commands.claimNext(machineId, 'ald-db demo');
+      if (claimed && RUN_CONTROL.has(claimed.command_type)) {
+        const applied = await db.commands.apply(claimed.id);
+        const record: ControlRecord = {
+          command: applied.command_type, afterStep, total: steps.length, processStatus: String(applied.process_status),
+          machineStatus: String(applied.machine_status), roundTrips: stepRoundTrips(db) - before, latencyMs: performance.now() - t,
+        };
+        control.push(record);
+        options.onControl?.(record);
+        return record;
+      }
+      if (claimed) await db.commands.complete(claimed.id, 'failed', 'the demo controller runs recipes only');
+      if (!waitFor || signal.aborted) return null;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   let status: RunResult['status'] = 'completed';
   let error: string | null = null;
   let summary: ProcessSummary | null = null;
@@ -243,6 +304,22 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
         options.onProgress?.({ done: record.index, total: steps.length, step: s.step.name, simMs: clock.simMs, detail: 'done' });
         options.onStep?.(record);
         if (interruption) throw interruption;
+        // The operator's pause, once: requested while this step ran, seen in the next step's reply.
+        if (s.step_index === pauseAfter) await operatorRequest(sql, machineId, operatorId, 'pause_recipe');
+        // Between two steps: a stop, pause or resume named by this step's reply.
+        if (reply.pending_command && RUN_CONTROL.has(reply.pending_command.command_type)) {
+          const applied = await applyControl(record.index);
+          if (applied?.command === 'stop_recipe') {
+            status = 'aborted';
+            error = 'stopped by operator';
+            break;
+          }
+          if (applied?.command === 'pause_recipe') {
+            // The operator resumes the paused run; the paused controller polls until it sees it.
+            await operatorRequest(sql, machineId, operatorId, 'resume_recipe');
+            await applyControl(record.index, 'resume_recipe');
+          }
+        }
       }
       // The state after the last step, on the next whole simulated second.
       await clock.run(Math.ceil(clock.simMs / TICK_MS) * TICK_MS);
@@ -263,7 +340,7 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
 
   return {
     commandId: command.id, processId: plan.process_id, recipe: plan.recipe.name, status, error,
-    totalSteps: steps.length, steps: records, calls, ticks: clock.ticks, pointsRecorded: clock.points,
+    totalSteps: steps.length, steps: records, control, calls, ticks: clock.ticks, pointsRecorded: clock.points,
     recorder: { sent: recorder.sent, dropped: recorder.dropped, retried: recorder.retried, errors: recorderErrors },
     simMs: clock.simMs, wallMs: performance.now() - wallStart, summary,
   };

@@ -1,6 +1,6 @@
 // The demo's live output: one line per step, and on a terminal a progress bar kept on the last
 // line. On anything else (a pipe, a file, CI) lines only, without control codes.
-import type { Progress, StepRecord } from './controller.ts';
+import type { ControlRecord, Progress, StepRecord } from './controller.ts';
 
 const BAR_WIDTH = 24;
 const REDRAW_MS = 50;
@@ -11,6 +11,13 @@ export function formatStep(s: StepRecord): string {
   const name = s.loopIteration === null ? s.name : `${s.name} #${s.loopIteration}`;
   return `  ${index} ${s.type.padEnd(9)} ${name.padEnd(24)} ${String(s.roundTrips).padStart(2)} round trip${s.roundTrips === 1 ? ' ' : 's'} `
     + `${s.latencyMs.toFixed(1).padStart(7)} ms   t=${(s.simStartMs / 1000).toFixed(1).padStart(6)} s  ${s.detail}`;
+}
+
+/** A pause, resume or stop applied between two steps (never matches a step line's [ i/N] prefix). */
+export function formatControl(c: ControlRecord): string {
+  const verb = { pause_recipe: 'paused', resume_recipe: 'resumed', stop_recipe: 'stopped' }[c.command];
+  return `  -- ${verb} by the operator after step ${c.afterStep}/${c.total}: run ${c.processStatus}, machine ${c.machineStatus}; `
+    + `${c.roundTrips} controller round trips (claim + apply) ${c.latencyMs.toFixed(1)} ms`;
 }
 
 function clock(simMs: number): string {

@@ -31,6 +31,8 @@ export interface DemoSummary {
     dropped: number; retried: number; ok: boolean; errors: string[];
   };
   perStep: { index: number; name: string; type: string; roundTrips: number; latencyMs: number }[];
+  /** Pauses, resumes and stops the controller applied between steps, with their round trips. */
+  control: { command: string; afterStep: number; processStatus: string; roundTrips: number; latencyMs: number }[];
 }
 
 /** Nearest-rank percentile of an unsorted list; 0 for none. */
@@ -105,6 +107,9 @@ export function buildSummary(input: SummaryInput): DemoSummary {
       dropped: run.recorder.dropped, retried: run.recorder.retried, ok: pointsOk, errors: run.recorder.errors,
     },
     perStep: run.steps.map((s) => ({ index: s.index, name: s.name, type: s.type, roundTrips: s.roundTrips, latencyMs: round(s.latencyMs) })),
+    control: run.control.map((c) => ({
+      command: c.command, afterStep: c.afterStep, processStatus: c.processStatus, roundTrips: c.roundTrips, latencyMs: round(c.latencyMs),
+    })),
   };
 }
 
@@ -135,9 +140,13 @@ export function formatSummary(s: DemoSummary): string {
   const recordCalls = rpc.record_process_data ?? 0;
   lines.push(`  round trips: ${s.roundTrips.total} in all = ${Object.entries(rpc).map(([k, v]) => `${k} ${v}`).join(' + ')}`);
   const run = s.perStep.length;
-  lines.push(`    (docs/design.md §2: S + T + 2 with S = ${run} steps and T = ${s.points.ticks} ticks is ${run + s.points.ticks + 2}, plus the claim; `
+  lines.push(`    (docs/design.md §2: S + T + 2 with S = ${run} steps and T = ${s.points.ticks} ticks is ${run + s.points.ticks + 2}, plus the claim${s.roundTrips.byRpc.register_controller ? ', the registration' : ''}`
+    + `${s.control.length ? ` and ${s.control.reduce((n, c) => n + c.roundTrips, 0)} for ${s.control.length} pause/resume/stop` : ''}; `
     + `the recorder sent its ${s.points.ticks} ticks in ${recordCalls} calls)`);
   lines.push(`  claim ${ms(s.calls.claimMs)}, start ${ms(s.calls.startMs)}, complete ${ms(s.calls.completeMs)}`);
+  for (const c of s.control) {
+    lines.push(`  ${c.command} after step ${c.afterStep}: run ${c.processStatus}, ${c.roundTrips} controller round trips (claim + apply), ${ms(c.latencyMs)}`);
+  }
   lines.push(`  parameter cache: ${s.cache.hits} hits, ${s.cache.misses} misses, hit ratio ${(s.cache.hitRatio * 100).toFixed(1)} %`);
   const p = s.points;
   lines.push(`  recorder: ${p.ticks} ticks × ${p.perTick} readings, ${p.sent} sent, ${p.dropped} dropped, ${p.retried} retried`);

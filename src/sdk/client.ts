@@ -14,6 +14,8 @@ import { Metrics } from './metrics.ts';
 import { ParameterCache, type InvalidateEvent } from './parameter-cache.ts';
 import { ParametersApi } from './parameters-api.ts';
 import { CommandsApi, ProcessApi } from './process-api.ts';
+import { ControllersApi } from './controllers-api.ts';
+import { watchMachine, watchRun, type MachineHandlers, type Watch, type Change } from './watch.ts';
 import { Recorder, type RecorderOptions, type RecorderTarget } from './recorder.ts';
 import { ReadingsApi } from './readings-api.ts';
 import { RpcClient, type RetryPolicy } from './rpc-client.ts';
@@ -112,6 +114,7 @@ export class AldDb extends Emitter<AldDbEvents> {
   readonly parameters: ParametersApi;
   readonly commands: CommandsApi;
   readonly process: ProcessApi;
+  readonly controllers: ControllersApi;
   /** What was recorded: latest readings and chart ranges. */
   readonly readings: ReadingsApi;
   /** This client's prom-client registry (not the global one). */
@@ -157,6 +160,7 @@ export class AldDb extends Emitter<AldDbEvents> {
     this.parameters = new ParametersApi(this.rpc, this.cache);
     this.commands = new CommandsApi(this.rpc);
     this.process = new ProcessApi(this.rpc, this.cache);
+    this.controllers = new ControllersApi(this.rpc);
     this.readings = new ReadingsApi(this.rpc);
 
     if (typeof (options as DirectOptions).databaseUrl === 'string') {
@@ -198,6 +202,16 @@ export class AldDb extends Emitter<AldDbEvents> {
       };
       this.cache.on('resync', onResync);
     });
+  }
+
+  /** Follows a machine over Realtime (supabase transport only): its row, controllers, commands and runs. */
+  watchMachine(machineId: string, handlers: MachineHandlers): Watch {
+    return watchMachine('supabase' in this.options ? this.options.supabase : undefined, machineId, handlers);
+  }
+
+  /** Follows the live progress of one run over Realtime (supabase transport only). */
+  watchRun(processId: string, onProgress: (change: Change<Record<string, unknown>>) => void): Watch {
+    return watchRun('supabase' in this.options ? this.options.supabase : undefined, processId, onProgress);
   }
 
   /**

@@ -113,6 +113,61 @@ export type Database = {
           },
         ]
       }
+      controllers: {
+        Row: {
+          ended_at: string | null
+          ended_reason: string | null
+          host: string | null
+          id: string
+          last_seen_at: string
+          machine_id: string
+          replaced_by: string | null
+          started_at: string
+          status: Database["public"]["Enums"]["controller_status"]
+          timeout_ms: number
+          version: string | null
+        }
+        Insert: {
+          ended_at?: string | null
+          ended_reason?: string | null
+          host?: string | null
+          id?: string
+          last_seen_at?: string
+          machine_id: string
+          replaced_by?: string | null
+          started_at?: string
+          status?: Database["public"]["Enums"]["controller_status"]
+          timeout_ms?: number
+          version?: string | null
+        }
+        Update: {
+          ended_at?: string | null
+          ended_reason?: string | null
+          host?: string | null
+          id?: string
+          last_seen_at?: string
+          machine_id?: string
+          replaced_by?: string | null
+          started_at?: string
+          status?: Database["public"]["Enums"]["controller_status"]
+          timeout_ms?: number
+          version?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "controllers_machine_id_fkey"
+            columns: ["machine_id"]
+            referencedRelation: "machines"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "controllers_replaced_by_fkey"
+            columns: ["replaced_by"]
+            referencedRelation: "controllers"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       latest_readings: {
         Row: {
           layout_version: number
@@ -287,6 +342,7 @@ export type Database = {
           name: string
           serial_number: string | null
           status: Database["public"]["Enums"]["machine_status"]
+          status_reason: string | null
           updated_at: string
         }
         Insert: {
@@ -298,6 +354,7 @@ export type Database = {
           name: string
           serial_number?: string | null
           status?: Database["public"]["Enums"]["machine_status"]
+          status_reason?: string | null
           updated_at?: string
         }
         Update: {
@@ -309,6 +366,7 @@ export type Database = {
           name?: string
           serial_number?: string | null
           status?: Database["public"]["Enums"]["machine_status"]
+          status_reason?: string | null
           updated_at?: string
         }
         Relationships: [
@@ -439,34 +497,61 @@ export type Database = {
       process_execution_state: {
         Row: {
           completed_steps: number
+          current_loop_count: number | null
           current_loop_iteration: number | null
+          current_step_config: Json | null
           current_step_execution_id: string | null
           current_step_id: string | null
           current_step_index: number | null
+          current_step_name: string | null
+          current_step_started_at: string | null
+          current_step_type: Database["public"]["Enums"]["step_type"] | null
+          elapsed_ms: number
+          estimated_remaining_ms: number | null
           process_id: string
           progress_percent: number
+          run_status: Database["public"]["Enums"]["execution_status"]
+          started_at: string
           total_steps: number
           updated_at: string
         }
         Insert: {
           completed_steps?: number
+          current_loop_count?: number | null
           current_loop_iteration?: number | null
+          current_step_config?: Json | null
           current_step_execution_id?: string | null
           current_step_id?: string | null
           current_step_index?: number | null
+          current_step_name?: string | null
+          current_step_started_at?: string | null
+          current_step_type?: Database["public"]["Enums"]["step_type"] | null
+          elapsed_ms?: number
+          estimated_remaining_ms?: number | null
           process_id: string
           progress_percent?: number
+          run_status?: Database["public"]["Enums"]["execution_status"]
+          started_at?: string
           total_steps: number
           updated_at?: string
         }
         Update: {
           completed_steps?: number
+          current_loop_count?: number | null
           current_loop_iteration?: number | null
+          current_step_config?: Json | null
           current_step_execution_id?: string | null
           current_step_id?: string | null
           current_step_index?: number | null
+          current_step_name?: string | null
+          current_step_started_at?: string | null
+          current_step_type?: Database["public"]["Enums"]["step_type"] | null
+          elapsed_ms?: number
+          estimated_remaining_ms?: number | null
           process_id?: string
           progress_percent?: number
+          run_status?: Database["public"]["Enums"]["execution_status"]
+          started_at?: string
           total_steps?: number
           updated_at?: string
         }
@@ -499,6 +584,7 @@ export type Database = {
           id: string
           machine_id: string
           operator_id: string | null
+          paused_at: string | null
           recipe_id: string | null
           recipe_snapshot: NonNullable<Json>
           request_id: string | null
@@ -512,6 +598,7 @@ export type Database = {
           id?: string
           machine_id: string
           operator_id?: string | null
+          paused_at?: string | null
           recipe_id?: string | null
           recipe_snapshot: NonNullable<Json>
           request_id?: string | null
@@ -525,6 +612,7 @@ export type Database = {
           id?: string
           machine_id?: string
           operator_id?: string | null
+          paused_at?: string | null
           recipe_id?: string | null
           recipe_snapshot?: NonNullable<Json>
           request_id?: string | null
@@ -867,10 +955,13 @@ export type Database = {
       }
       recipe_commands: {
         Row: {
+          attempts: number
+          claim_key: string | null
           claimed_at: string | null
           claimed_by: string | null
           command_type: Database["public"]["Enums"]["command_type"]
           completed_at: string | null
+          controller_id: string | null
           created_at: string
           created_by: string | null
           error_message: string | null
@@ -879,13 +970,17 @@ export type Database = {
           parameters: NonNullable<Json>
           process_id: string | null
           recipe_id: string | null
+          request_id: string | null
           status: Database["public"]["Enums"]["command_status"]
         }
         Insert: {
+          attempts?: number
+          claim_key?: string | null
           claimed_at?: string | null
           claimed_by?: string | null
           command_type: Database["public"]["Enums"]["command_type"]
           completed_at?: string | null
+          controller_id?: string | null
           created_at?: string
           created_by?: string | null
           error_message?: string | null
@@ -894,13 +989,17 @@ export type Database = {
           parameters?: NonNullable<Json>
           process_id?: string | null
           recipe_id?: string | null
+          request_id?: string | null
           status?: Database["public"]["Enums"]["command_status"]
         }
         Update: {
+          attempts?: number
+          claim_key?: string | null
           claimed_at?: string | null
           claimed_by?: string | null
           command_type?: Database["public"]["Enums"]["command_type"]
           completed_at?: string | null
+          controller_id?: string | null
           created_at?: string
           created_by?: string | null
           error_message?: string | null
@@ -909,9 +1008,16 @@ export type Database = {
           parameters?: NonNullable<Json>
           process_id?: string | null
           recipe_id?: string | null
+          request_id?: string | null
           status?: Database["public"]["Enums"]["command_status"]
         }
         Relationships: [
+          {
+            foreignKeyName: "recipe_commands_controller_id_fkey"
+            columns: ["controller_id"]
+            referencedRelation: "controllers"
+            referencedColumns: ["id"]
+          },
           {
             foreignKeyName: "recipe_commands_machine_id_fkey"
             columns: ["machine_id"]
@@ -1141,13 +1247,17 @@ export type Database = {
         }
         Returns: Json
       }
+      apply_run_command: { Args: { command_id: string }; Returns: Json }
       claim_next_command: {
-        Args: { claimed_by?: string; machine_id: string }
+        Args: { claim_key?: string; claimed_by?: string; machine_id: string }
         Returns: {
+          attempts: number
+          claim_key: string | null
           claimed_at: string | null
           claimed_by: string | null
           command_type: Database["public"]["Enums"]["command_type"]
           completed_at: string | null
+          controller_id: string | null
           created_at: string
           created_by: string | null
           error_message: string | null
@@ -1156,6 +1266,7 @@ export type Database = {
           parameters: NonNullable<Json>
           process_id: string | null
           recipe_id: string | null
+          request_id: string | null
           status: Database["public"]["Enums"]["command_status"]
         }[]
         SetofOptions: {
@@ -1165,6 +1276,38 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      complete_command: {
+        Args: {
+          command_id: string
+          error_message?: string
+          status?: Database["public"]["Enums"]["command_status"]
+        }
+        Returns: {
+          attempts: number
+          claim_key: string | null
+          claimed_at: string | null
+          claimed_by: string | null
+          command_type: Database["public"]["Enums"]["command_type"]
+          completed_at: string | null
+          controller_id: string | null
+          created_at: string
+          created_by: string | null
+          error_message: string | null
+          id: string
+          machine_id: string
+          parameters: NonNullable<Json>
+          process_id: string | null
+          recipe_id: string | null
+          request_id: string | null
+          status: Database["public"]["Enums"]["command_status"]
+        }
+        SetofOptions: {
+          from: "*"
+          to: "recipe_commands"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       complete_process: {
         Args: {
           error_message?: string
@@ -1172,6 +1315,28 @@ export type Database = {
           status?: Database["public"]["Enums"]["execution_status"]
         }
         Returns: Json
+      }
+      controller_heartbeat: {
+        Args: { controller_id: string }
+        Returns: {
+          ended_at: string | null
+          ended_reason: string | null
+          host: string | null
+          id: string
+          last_seen_at: string
+          machine_id: string
+          replaced_by: string | null
+          started_at: string
+          status: Database["public"]["Enums"]["controller_status"]
+          timeout_ms: number
+          version: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "controllers"
+          isOneToOne: true
+          isSetofReturn: false
+        }
       }
       get_component_parameters_bulk: {
         Args: { component_ids: string[]; include_inactive?: boolean }
@@ -1323,6 +1488,39 @@ export type Database = {
           ts: string
         }[]
       }
+      issue_run_command: {
+        Args: {
+          command_type: Database["public"]["Enums"]["command_type"]
+          machine_id: string
+          reason?: string
+          request_id?: string
+        }
+        Returns: {
+          attempts: number
+          claim_key: string | null
+          claimed_at: string | null
+          claimed_by: string | null
+          command_type: Database["public"]["Enums"]["command_type"]
+          completed_at: string | null
+          controller_id: string | null
+          created_at: string
+          created_by: string | null
+          error_message: string | null
+          id: string
+          machine_id: string
+          parameters: NonNullable<Json>
+          process_id: string | null
+          recipe_id: string | null
+          request_id: string | null
+          status: Database["public"]["Enums"]["command_status"]
+        }
+        SetofOptions: {
+          from: "*"
+          to: "recipe_commands"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       maintain_readings: { Args: { months_ahead?: number }; Returns: string[] }
       record_process_data: {
         Args: {
@@ -1344,6 +1542,35 @@ export type Database = {
           values: number[]
         }
         Returns: number
+      }
+      register_controller: {
+        Args: {
+          controller_id?: string
+          host?: string
+          machine_id: string
+          takeover?: boolean
+          timeout_ms?: number
+          version?: string
+        }
+        Returns: {
+          ended_at: string | null
+          ended_reason: string | null
+          host: string | null
+          id: string
+          last_seen_at: string
+          machine_id: string
+          replaced_by: string | null
+          started_at: string
+          status: Database["public"]["Enums"]["controller_status"]
+          timeout_ms: number
+          version: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "controllers"
+          isOneToOne: true
+          isSetofReturn: false
+        }
       }
       set_parameter_value: {
         Args: {
@@ -1418,7 +1645,13 @@ export type Database = {
         | "pause_recipe"
         | "resume_recipe"
         | "set_parameter"
-      execution_status: "running" | "completed" | "failed" | "aborted"
+      controller_status: "alive" | "dead" | "replaced" | "stopped"
+      execution_status:
+        | "running"
+        | "paused"
+        | "completed"
+        | "failed"
+        | "aborted"
       machine_status:
         | "idle"
         | "running"
@@ -1590,7 +1823,8 @@ export const Constants = {
         "resume_recipe",
         "set_parameter",
       ],
-      execution_status: ["running", "completed", "failed", "aborted"],
+      controller_status: ["alive", "dead", "replaced", "stopped"],
+      execution_status: ["running", "paused", "completed", "failed", "aborted"],
       machine_status: [
         "idle",
         "running",

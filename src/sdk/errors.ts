@@ -18,8 +18,15 @@ export const ERROR_CODES = {
   '55000': 'wrong state: parameter not writable or inactive, component deactivated, process not running, machine unavailable, command not runnable',
   '40001': 'expected_version given and the parameter is at another version (read again, then retry)',
   '23505': 'already exists: the machine is already running a process, a step_index was already executed, or a request_id was used for another parameter',
-  '23514': 'a row breaks a check constraint (direct table writes)',
+  '23514': 'a row breaks a check constraint (direct table writes); an invalid command names its rule as the constraint, with a hint saying what a valid command looks like',
   '23503': 'a row breaks a foreign key (direct table writes)',
+  // Run control and controllers (supabase/migrations/20261204300100_run_control_schema.sql)
+  RC001: 'no open run to control: pause or stop on a machine without a running or paused run',
+  RC002: 'resume of a run that is not paused',
+  RC003: 'pause of a run that is already paused',
+  RC004: 'the machine has a live controller: register with takeover to replace it',
+  RC005: 'the controller is not alive (declared dead or replaced): stop driving the machine, register again',
+  RC006: 'illegal command transition: completed, failed and cancelled commands are final',
   // Raised by the SDK itself
   ALD_CONNECTION: 'the connection to the database (or to the API) failed or was lost; idempotent calls were retried first',
   ALD_TIMEOUT: 'no reply within the configured timeout (timeoutMs, or flush({ timeoutMs }))',

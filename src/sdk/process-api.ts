@@ -4,12 +4,16 @@
 //             the execution the first attempt created;
 //   advance   keyed by (process, step_index, step_id): a repeat replies again, applies nothing;
 //   complete  a repeat with the same status replies with the summary;
-//   claimNext NOT retried: a claim whose reply was lost would claim a second command.
+//   claimNext keyed by claim_key (generated per call, reused by its retries): a repeat returns the
+//             command the first attempt claimed, never a second one;
+//   apply     a repeat of an applied stop/pause/resume replies again (replayed);
+//   completeCommand  a repeat with the same status returns the command unchanged;
+//   pause/resume/stop (operator) keyed by request_id: a repeat returns the same command.
 import { randomUUID } from 'node:crypto';
 import { invalidArgument } from './errors.ts';
 import type { ParameterCache } from './parameter-cache.ts';
 import type { RpcClient } from './rpc-client.ts';
-import type { Command, ExecutionStatus, Plan, ProcessSummary, StepExecutionStatus, StepReply } from './types.ts';
+import type { Command, CommandStatus, ExecutionStatus, Plan, ProcessSummary, RunCommandResult, StepExecutionStatus, StepReply } from './types.ts';
 import { optionalInteger, optionalString, optionalUuid, requireObject, requireUuid } from './validate.ts';
 
 export interface StartOptions {
@@ -41,15 +45,71 @@ export interface CompleteOptions {
   errorMessage?: string;
 }
 
+export interface RunCommandOptions {
+  /** Why (stop only: becomes the aborted run's error_message). */
+  reason?: string;
+  /** Idempotency key; default: a new random uuid per call, reused by its retries. */
+  requestId?: string;
+}
+
 export class CommandsApi {
   constructor(private readonly rpc: RpcClient) {}
 
-  /** Claims the oldest pending command of the machine exactly once; null when none is pending. */
-  async claimNext(machineId: string, claimedBy?: string): Promise<Command | null> {
+  /**
+   * Claims the oldest pending command of the machine exactly once; null when none is pending.
+   * Retried after a lost reply with the same claim key, so the retry returns the command the
+   * first attempt claimed instead of a second one.
+   */
+  async claimNext(machineId: string, claimedBy?: string, options: { claimKey?: string } = {}): Promise<Command | null> {
     requireUuid('claimNext', 'a machine id', machineId);
-    const args = { machine_id: machineId, claimed_by: optionalString('claimNext', 'claimedBy', claimedBy) };
-    const rows = await this.rpc.once<Command[]>('claim_next_command', args);
+    const args = {
+      machine_id: machineId,
+      claimed_by: optionalString('claimNext', 'claimedBy', claimedBy),
+      claim_key: optionalUuid('claimNext', 'a claimKey', options.claimKey) ?? randomUUID(),
+    };
+    const rows = await this.rpc.idempotent<Command[]>('claim_next_command', args);
     return rows[0] ?? null;
+  }
+
+  /** Operator: asks the controller to pause the machine's running run between two steps (RC001/RC003 if it cannot). */
+  pause(machineId: string, options: RunCommandOptions = {}): Promise<Command> {
+    return this.issue('pause', machineId, 'pause_recipe', options);
+  }
+
+  /** Operator: asks the controller to resume the machine's paused run (RC002 if it is not paused). */
+  resume(machineId: string, options: RunCommandOptions = {}): Promise<Command> {
+    return this.issue('resume', machineId, 'resume_recipe', options);
+  }
+
+  /** Operator: asks the controller to stop (abort) the machine's running or paused run (RC001 if none). */
+  stop(machineId: string, options: RunCommandOptions = {}): Promise<Command> {
+    return this.issue('stop', machineId, 'stop_recipe', options);
+  }
+
+  private issue(op: string, machineId: string, type: Command['command_type'], options: RunCommandOptions): Promise<Command> {
+    const o = requireObject(op, options);
+    const args = {
+      machine_id: requireUuid(op, 'a machineId', machineId),
+      command_type: type,
+      reason: optionalString(op, 'reason', o.reason),
+      request_id: optionalUuid(op, 'a requestId', o.requestId) ?? randomUUID(),
+    };
+    return this.rpc.idempotent<Command>('issue_run_command', args);
+  }
+
+  /** Controller: applies a claimed stop/pause/resume command between two steps and completes it (one round trip). */
+  apply(commandId: string): Promise<RunCommandResult> {
+    return this.rpc.idempotent<RunCommandResult>('apply_run_command', { command_id: requireUuid('apply', 'a commandId', commandId) });
+  }
+
+  /** Controller: ends a command it handled (completed) or cannot honour (failed, with the reason). */
+  complete(commandId: string, status: Exclude<CommandStatus, 'pending' | 'claimed' | 'executing'> = 'completed', errorMessage?: string): Promise<Command> {
+    const args = {
+      command_id: requireUuid('completeCommand', 'a commandId', commandId),
+      status: optionalString('completeCommand', 'status', status),
+      error_message: optionalString('completeCommand', 'errorMessage', errorMessage),
+    };
+    return this.rpc.idempotent<Command>('complete_command', args);
   }
 }
 

@@ -25,6 +25,20 @@ export type Parameter = Tables<'component_parameters'>;
 /** A row of public.recipe_commands (`parameters` is a JSON object). */
 export type Command = Omit<Tables<'recipe_commands'>, 'parameters'> & { parameters: Record<string, unknown> };
 
+/** A registered controller instance (table controllers). */
+export type Controller = Tables<'controllers'>;
+
+/** The reply of apply_run_command. */
+export interface RunCommandResult {
+  command_id: string;
+  command_type: 'stop_recipe' | 'pause_recipe' | 'resume_recipe';
+  command_status: CommandStatus;
+  process_id: string | null;
+  process_status: ExecutionStatus | null;
+  machine_status: string | null;
+  replayed: boolean;
+}
+
 /** One step of a plan, nested: a loop carries its children. */
 export interface PlanStep {
   id: string;
@@ -67,6 +81,8 @@ export interface StepReply {
   /** For a parameter step: the parameter row after its setpoint was applied. */
   parameter: Parameter | null;
   replayed: boolean;
+  /** The machine's oldest pending command: a stop or pause to honour once this step is done. */
+  pending_command?: { id: string; command_type: CommandType } | null;
 }
 
 /** What complete_process returns. */

@@ -123,11 +123,11 @@ select throws_ok($$insert into public.recipe_steps (recipe_id, parent_step_id, s
 -- machines, commands and executions ---------------------------------------------------------------
 select throws_ok($$insert into public.recipe_commands (machine_id, command_type)
                    values ('00000000-0000-4000-8000-000000000001', 'start_recipe')$$,
-  '23514', 'new row for relation "recipe_commands" violates check constraint "recipe_commands_check"',
+  '23514', 'a start_recipe command must name its recipe',
   'a start_recipe command without a recipe is rejected');
 select throws_ok($$insert into public.recipe_commands (machine_id, command_type, parameters)
                    values ('00000000-0000-4000-8000-000000000001', 'stop_recipe', '[]')$$,
-  '23514', 'new row for relation "recipe_commands" violates check constraint "recipe_commands_parameters_check"',
+  '23514', 'command parameters must be a JSON object',
   'command parameters that are not a JSON object are rejected');
 
 select lives_ok($$insert into public.process_executions (id, machine_id, recipe_id, recipe_snapshot)
@@ -136,11 +136,11 @@ select lives_ok($$insert into public.process_executions (id, machine_id, recipe_
   'a first running execution on the reactor is accepted');
 select throws_ok($$insert into public.process_executions (machine_id, recipe_id, recipe_snapshot)
                    values ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000003001', '{}')$$,
-  '23505', 'duplicate key value violates unique constraint "process_executions_one_running_per_machine"',
+  '23505', 'duplicate key value violates unique constraint "process_executions_one_open_per_machine"',
   'a second running execution on the same machine is rejected');
 select throws_ok($$insert into public.process_executions (machine_id, recipe_snapshot, status)
                    values ('00000000-0000-4000-8000-000000000002', '{}', 'completed')$$,
-  '23514', 'new row for relation "process_executions" violates check constraint "process_executions_check"',
+  '23514', 'new row for relation "process_executions" violates check constraint "process_executions_open_until_ended"',
   'a finished execution without ended_at is rejected');
 select throws_ok($$update public.machines set current_process_id = '00000000-0000-4000-8000-00000000f001'
                    where id = '00000000-0000-4000-8000-000000000001'$$,

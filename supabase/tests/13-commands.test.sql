@@ -24,17 +24,17 @@ insert into public.recipe_commands (id, machine_id, command_type, recipe_id, sta
 -- Definition ------------------------------------------------------------------------------------------
 select is(
   (select p.provolatile::text || ':' || p.prosecdef::text || ':' || array_to_string(p.proconfig, ',') from pg_catalog.pg_proc p
-   where p.oid = 'public.claim_next_command(uuid, text)'::regprocedure),
+   where p.oid = 'public.claim_next_command(uuid, text, uuid)'::regprocedure),
   'v:true:search_path=pg_catalog, pg_temp',
   'claim_next_command is VOLATILE, SECURITY DEFINER and runs with search_path = pg_catalog, pg_temp');
 select ok(
-  pg_catalog.pg_get_functiondef('public.claim_next_command(uuid, text)'::regprocedure) ilike '%for update skip locked%',
+  pg_catalog.pg_get_functiondef('public.claim_next_command(uuid, text, uuid)'::regprocedure) ilike '%for update skip locked%',
   'claim_next_command picks its row with for update skip locked, so concurrent controllers never get the same command');
 select ok(
-  pg_catalog.pg_get_functiondef('public.claim_next_command(uuid, text)'::regprocedure) ~* 'update\s+public\.recipe_commands[^;]*where\s+c\.id\s*=\s*\(\s*select[^;]*for update skip locked\s*\)\s*returning',
+  pg_catalog.pg_get_functiondef('public.claim_next_command(uuid, text, uuid)'::regprocedure) ~* 'update\s+public\.recipe_commands[^;]*where\s+c\.id\s*=\s*\(\s*select[^;]*for update skip locked\s*\)\s*returning',
   'the claim is a single update over the locked subselect: there is no read-then-write window');
 select ok(
-  not has_function_privilege('anon', 'public.claim_next_command(uuid, text)', 'execute'),
+  not has_function_privilege('anon', 'public.claim_next_command(uuid, text, uuid)', 'execute'),
   'anon has no execute privilege on claim_next_command');
 
 -- Oldest first, each command once --------------------------------------------------------------------

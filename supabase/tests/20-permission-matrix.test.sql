@@ -94,6 +94,11 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('recipe_commands', 'table', 'insert', 'rraara', 'dml', $q$ insert into public.recipe_commands (machine_id, command_type, created_by) values ('00000000-0000-4000-8000-000000000001', 'stop_recipe', (select auth.uid())) $q$, null),
   ('recipe_commands', 'table', 'update', 'rfaafa', 'dml', $q$ update public.recipe_commands set status = 'cancelled' where id = 'e0000000-0000-4000-8000-000000000001' $q$, null),
   ('recipe_commands', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.recipe_commands where id = 'e0000000-0000-4000-8000-000000000001' $q$, null),
+  -- controllers: viewers read; written only by register_controller, the liveness clock and the job
+  ('controllers', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.controllers where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('controllers', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.controllers (machine_id, status, ended_at) values ('00000000-0000-4000-8000-000000000001', 'stopped', now()) $q$, null),
+  ('controllers', 'table', 'update', 'rrrrra', 'dml', $q$ update public.controllers set host = host where id = 'f0000000-0000-4000-8000-000000000001' $q$, null),
+  ('controllers', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.controllers where id = 'f0000000-0000-4000-8000-000000000001' $q$, null),
   -- executions, progress, audits and data: read-only for users, written by the definer functions
   ('process_executions', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.process_executions where id = @pid $q$, null),
   ('process_executions', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.process_executions (machine_id, recipe_snapshot, status, ended_at) values ('00000000-0000-4000-8000-000000000001', '{}', 'completed', now()) $q$, null),
@@ -158,6 +163,15 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
    $q$ select public.complete_process(@pid, 'aborted') $q$),
   ('advance_step', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.advance_step(@pid, '00000000-0000-4000-8000-000000003102', 1) $q$, null),
   ('complete_process', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.complete_process(@pid) $q$, null),
+  -- run control: operators issue pause/resume/stop, the controller applies and confirms commands
+  ('issue_run_command', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.issue_run_command('00000000-0000-4000-8000-000000000001', 'pause_recipe') $q$, null),
+  ('apply_run_command', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from (select public.apply_run_command('e0000000-0000-4000-8000-000000000002')) x $q$,
+   $q$ insert into public.recipe_commands (id, machine_id, command_type) values ('e0000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', 'pause_recipe') $q$),
+  ('complete_command', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.complete_command('e0000000-0000-4000-8000-000000000003', 'cancelled') $q$,
+   $q$ insert into public.recipe_commands (id, machine_id, command_type) values ('e0000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000001', 'set_parameter') $q$),
+  -- controllers: register (here with takeover of the fixture's controller) and heartbeat
+  ('register_controller', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.register_controller('00000000-0000-4000-8000-000000000001', 'matrix-host', null, true) $q$, null),
+  ('controller_heartbeat', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.controller_heartbeat('f0000000-0000-4000-8000-000000000001') $q$, null),
   -- Granted to service_role only; asked for more months ahead than exist, so it really creates
   -- partitions (as its definer: attaching a partition needs the owner of readings).
   ('maintain_readings', 'function', 'execute', 'rrrrra', 'count', $q$ select count(*) from public.maintain_readings(12) $q$, null);
@@ -166,7 +180,7 @@ select plan((select count(*)::int * 6 from checks) + 3);
 
 -- The fixture, as postgres: the reactor idle with its recipe active, then a running process that
 -- has executed its first step (a setpoint change), recorded one reading in a monthly partition and
--- one in the default partition; a pending command; and a recipe with config-less steps to insert
+-- one in the default partition; a pending command; a live controller; and a recipe with config-less steps to insert
 -- configs into.
 update public.process_executions set status = 'aborted', ended_at = greatest(now(), started_at)
   where machine_id = '00000000-0000-4000-8000-000000000001' and status = 'running';
@@ -181,6 +195,8 @@ insert into public.recipe_steps (id, recipe_id, sequence_number, step_type, name
   ('00000000-0000-4000-8000-000000003392', '00000000-0000-4000-8000-000000003301', 2, 'purge', 'Matrix purge'),
   ('00000000-0000-4000-8000-000000003393', '00000000-0000-4000-8000-000000003301', 3, 'parameter', 'Matrix parameter'),
   ('00000000-0000-4000-8000-000000003394', '00000000-0000-4000-8000-000000003301', 4, 'loop', 'Matrix loop');
+insert into public.controllers (id, machine_id, host, version) values
+  ('f0000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001', 'matrix-controller', '1.0');
 create temp table fixture as
   select (public.start_process('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000003001') ->> 'process_id')::uuid as pid;
 do $$

@@ -33,8 +33,8 @@ select has_index('public', 'recipe_commands', 'recipe_commands_pkey', array['id'
   'claim_next_command, start_process and complete_process update a command by its primary key');
 select has_index('public', 'process_executions', 'process_executions_pkey', array['id'],
   'record_process_data, advance_step, complete_process and the data points'' foreign key find an execution by its primary key');
-select has_index('public', 'process_executions', 'process_executions_one_running_per_machine', array['machine_id'],
-  'start_process finds a machine''s running execution through the partial unique index');
+select has_index('public', 'process_executions', 'process_executions_one_open_per_machine', array['machine_id'],
+  'start_process finds a machine''s open (running or paused) execution through the partial unique index');
 select has_index('public', 'process_executions', 'process_executions_request_id_key', array['request_id'],
   'start_process finds a replayed start by request_id');
 select has_index('public', 'process_execution_state', 'process_execution_state_pkey', array['process_id'],

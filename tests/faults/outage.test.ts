@@ -84,11 +84,12 @@ describe('a two-second outage in the middle of a run', () => {
             expect((await rejection(db.parameters.set(mine, 12.5, { requestId }))).code).toBe('ALD_CONNECTION');
             let now = await attemptsOf('set_parameter_value');
             expect(now).toEqual({ roundTrips: attempts.roundTrips + 3, retries: attempts.retries + 2 });
-            // A claim is never retried (a lost reply would claim a second command): one attempt.
+            // A claim is retried too, with its claim key (a retry returns the command the key claimed,
+            // never a second one), then surfaced once the attempts ran out.
             attempts = await attemptsOf('claim_next_command');
             expect((await rejection(db.commands.claimNext(reactor.machineId))).code).toBe('ALD_CONNECTION');
             now = await attemptsOf('claim_next_command');
-            expect(now).toEqual({ roundTrips: attempts.roundTrips + 1, retries: attempts.retries });
+            expect(now).toEqual({ roundTrips: attempts.roundTrips + 3, retries: attempts.retries + 2 });
             await pause(OUTAGE_MS - (Date.now() - started));
             resynced = nextEvent(db, 'resync', () => true, 30_000);
           } finally {

@@ -384,11 +384,17 @@ export const recordProcessData: Spec = {
 
 // ---- claim_next_command -----------------------------------------------------------------------------
 
+const CLAIM_KEYS = ['5e4c1a1e-0000-4000-8000-0000000000f1', '5e4c1a1e-0000-4000-8000-0000000000f2'];
+
 export const claimNextCommand: Spec = {
   sig: signatureOf('claim_next_command'),
   input: (fx) => mixed(
-    valid({ machine_id: fc.constantFrom(fx.F, fx.F, fx.G, fx.M).map(str), claimed_by: maybe(fc.oneof(unicode, fc.constant(str('é'.repeat(250))))) }),
-    { machine_id: uuidV([fx.F, fx.G, fx.M]), claimed_by: textV },
+    valid({
+      machine_id: fc.constantFrom(fx.F, fx.F, fx.G, fx.M).map(str), claimed_by: maybe(fc.oneof(unicode, fc.constant(str('é'.repeat(250))))),
+      // a few fixed keys, so that retries (the same key again) and keys of another machine come up
+      claim_key: maybe(fc.oneof(fc.constantFrom(...CLAIM_KEYS), fc.uuid()).map(str)),
+    }),
+    { machine_id: uuidV([fx.F, fx.G, fx.M]), claimed_by: textV, claim_key: uuidV(CLAIM_KEYS) },
     fc.record({ pending: fc.nat(2), kind: fc.constantFrom('stop_recipe', 'pause_recipe', 'resume_recipe', 'set_parameter') })),
   async prepare({ sql, fx }, args, setup) {
     const m = args.machine_id.k === 'str' ? args.machine_id.s.toLowerCase() : '';
@@ -400,6 +406,12 @@ export const claimNextCommand: Spec = {
     if (m === null) return code('22004'); // null machine_id
     if (!await one(sql, 'select 1 from public.machines where id = $1', [m])) return code('P0002'); // unknown machine
     if (!(await mayOperate(sql, who, m))) return code('42501');
+    const key = (a.claim_key as string | null | undefined) ?? null;
+    if (key !== null) {
+      const prior = await one(sql, 'select id, machine_id = $2::uuid as same from public.recipe_commands where claim_key = $1::uuid', [key, m]);
+      if (prior && !prior.same) return code('23505'); // claim_key used on another machine
+      if (prior) return unchanged((data) => expect((data as { id: string }[]).map((r) => r.id), 'a retry returns what the key claimed').toEqual([prior.id]));
+    }
     const next = await one(sql, `select id from public.recipe_commands where machine_id = $1 and status = 'pending'
                                  order by created_at, id limit 1`, [m]);
     if (!next) return unchanged((data) => expect(data).toEqual([]));
@@ -649,7 +661,7 @@ export const completeProcess: Spec = {
     const pid = a.process_id as string | null;
     if (pid === null) return code('22004'); // process_id is required
     const status = a.status === undefined ? 'completed' : a.status as string | null;
-    if (status === null || status === 'running') return code('22023'); // status running or null
+    if (status === null || status === 'running' || status === 'paused') return code('22023'); // status running, paused or null
     const pe = await one(sql, `select e.machine_id, e.status::text, e.command_id, m.current_process_id,
         (select count(*)::int from public.step_executions x where x.process_id = e.id and x.status = 'running') as open
       from public.process_executions e join public.machines m on m.id = e.machine_id where e.id = $1`, [pid]);

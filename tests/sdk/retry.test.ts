@@ -66,10 +66,15 @@ describe('retries after a transient failure', () => {
     expect(transport.calls).toHaveLength(3);
   });
 
-  it('never repeats claimNext(): a claim whose reply was lost would claim a second command', async () => {
-    const { transport, commands } = setup(1);
-    await expect(commands.claimNext(MACHINE)).rejects.toMatchObject({ code: 'ALD_CONNECTION' });
-    expect(transport.calls).toHaveLength(1);
+  it('repeats claimNext() with the claim_key of its first attempt: the retry returns the command that claim took', async () => {
+    const { transport, commands } = setup(2);
+    expect(await commands.claimNext(MACHINE)).toBeNull();
+    expect(transport.calls).toHaveLength(3);
+    const keys = transport.calls.map((c) => c.args.claim_key);
+    expect(new Set(keys).size).toBe(1);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await commands.claimNext(MACHINE)).toBeNull();
+    expect(transport.calls[3].args.claim_key).not.toBe(keys[0]);
   });
 
   it('never repeats a call the server refused on its merits', async () => {

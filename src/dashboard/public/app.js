@@ -5,7 +5,7 @@
 // number on the page carries its raw value in data-value (format.js), all set in one task.
 import { TimeChart } from './charts.js';
 import { clock, el, fill } from './format.js';
-import { renderCache, renderConnections, renderDoctor, renderLatency, renderRecorder, renderRoundTrips } from './panels.js';
+import { renderCache, renderConnections, renderDoctor, renderLatency, renderMachines, renderRecorder, renderRoundTrips } from './panels.js';
 
 const MAX_POINTS = 300;
 const BLUE = '#2563eb';
@@ -133,6 +133,7 @@ function render(s) {
   renderCache(s);
   renderRecorder(s);
   renderConnections(s);
+  renderMachines(s);
   if (s.doctor) renderDoctor(s);
   drawCharts();
   document.body.dataset.snapshotId = String(s.id);

@@ -187,3 +187,36 @@ function renderRedundant(r) {
   ]);
   fill('redundant', table(['index', 'kind', 'covered by', 'size'], rows, 'No duplicate or redundant index.'));
 }
+
+/** Machines: their status, their controller (alive or not, last seen) and their latest run's live progress. */
+export function renderMachines(s) {
+  const d = s.database;
+  const note = document.getElementById('machines-note');
+  note.hidden = !d.machinesError;
+  note.textContent = d.machinesError ? `Machines could not be read: ${d.machinesError}` : '';
+  const machines = d.machines ?? [];
+  const rows = machines.map((m) => {
+    const id = `machine-${m.id}`;
+    const k = m.controller;
+    const r = m.run;
+    const open = r && (r.status === 'running' || r.status === 'paused');
+    const step = r && r.currentStep
+      ? `${r.currentStepType ?? ''} ${r.currentStep}${r.loopIteration ? ` · loop ${r.loopIteration}/${r.loopCount ?? '?'}` : ''}`
+      : '';
+    const bar = r ? el('span', { class: 'bar' }, el('span', { style: `width:${Math.min(100, r.progressPercent)}%` })) : null;
+    return el('tr', { class: m.status === 'error' || (k && k.status === 'dead') ? 'flag' : null },
+      el('td', { class: 'name' }, m.name),
+      el('td', { title: m.statusReason ?? '' }, m.statusReason ? `${m.status}: ${m.statusReason}` : m.status),
+      el('td', { title: k ? `${k.host ?? 'unknown host'} · ${k.version ?? ''}` : '' },
+        k ? `${k.status} · ${k.host ?? 'unknown host'}` : 'none registered'),
+      el('td', {}, k ? num(`${id}-silent`, k.silentMs, f.ms) : '—'),
+      el('td', {}, r ? `${r.status}${open ? '' : ' (last run)'}` : 'never ran'),
+      el('td', {}, r ? el('span', { class: 'share' }, bar, num(`${id}-progress`, r.progressPercent, f.percent)) : '—'),
+      el('td', {}, r ? [num(`${id}-steps`, r.completedSteps, f.count('steps')), ` of ${r.totalSteps}`] : '—'),
+      el('td', {}, step),
+      el('td', {}, r ? num(`${id}-elapsed`, r.elapsedMs, f.ms) : '—'),
+      el('td', {}, r ? num(`${id}-remaining`, r.estimatedRemainingMs, f.ms) : '—'));
+  });
+  fill('machines', table(['machine', 'status', 'controller', 'silent for', 'run', 'progress', 'steps', 'current step', 'elapsed', 'remaining'],
+    rows, d.configured ? 'No machines.' : 'No database: machines need one (--db-url).'));
+}

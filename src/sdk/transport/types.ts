@@ -57,7 +57,7 @@ export const RPC_CATALOG = {
     },
     returns: 'set', readOnly: true,
   },
-  claim_next_command: { args: { machine_id: 'uuid', claimed_by: 'text' }, returns: 'set', readOnly: false },
+  claim_next_command: { args: { machine_id: 'uuid', claimed_by: 'text', claim_key: 'uuid' }, returns: 'set', readOnly: false },
   start_process: {
     args: { machine_id: 'uuid', recipe_id: 'uuid', command_id: 'uuid', operator_id: 'uuid', request_id: 'uuid' },
     returns: 'value', readOnly: false,
@@ -73,6 +73,20 @@ export const RPC_CATALOG = {
     args: { process_id: 'uuid', status: 'public.execution_status', error_message: 'text' },
     returns: 'value', readOnly: false,
   },
+  issue_run_command: {
+    args: { machine_id: 'uuid', command_type: 'public.command_type', reason: 'text', request_id: 'uuid' },
+    returns: 'row', readOnly: false,
+  },
+  apply_run_command: { args: { command_id: 'uuid' }, returns: 'value', readOnly: false },
+  complete_command: {
+    args: { command_id: 'uuid', status: 'public.command_status', error_message: 'text' },
+    returns: 'row', readOnly: false,
+  },
+  register_controller: {
+    args: { machine_id: 'uuid', host: 'text', version: 'text', takeover: 'boolean', timeout_ms: 'integer', controller_id: 'uuid' },
+    returns: 'row', readOnly: false,
+  },
+  controller_heartbeat: { args: { controller_id: 'uuid' }, returns: 'row', readOnly: false },
 } as const satisfies Record<string, RpcDefinition>;
 
 type Functions = Database['public']['Functions'];

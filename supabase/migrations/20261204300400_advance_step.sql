@@ -1,0 +1,203 @@
+-- advance_step again (body of 20261126001500_advance_step.sql), for issue 13: the call is also the
+-- controller's heartbeat (private.note_controller_seen), and it writes the live progress a screen
+-- shows (current step type, name, config, loop iteration of loop count, elapsed and estimated
+-- remaining time) in the same statement that moves the step, so it costs no extra round trip. Its
+-- reply names the machine's oldest pending command (pending_command), so a controller learns of a
+-- stop or pause at its next step without polling.
+-- Idempotent under retry as before: a replayed call changes nothing.
+
+-- elapsed time per completed step times the steps left; null before the first step completes.
+create function private.estimate_remaining_ms(started_at timestamptz, completed_steps integer, total_steps integer)
+returns bigint
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select case when completed_steps > 0
+    then greatest(0, round(extract(epoch from (now() - started_at)) * 1000 / completed_steps * greatest(total_steps - completed_steps, 0)))::bigint
+  end;
+$$;
+comment on function private.estimate_remaining_ms(timestamptz, integer, integer) is
+  'Estimated remaining run time in ms: the elapsed time per completed step times the steps left; null before any step completed.';
+revoke execute on function private.estimate_remaining_ms(timestamptz, integer, integer) from public, anon, authenticated, service_role;
+
+-- The oldest pending command of the machine, so that the controller learns of a stop or pause in
+-- the reply of the step it is running, without polling claim_next_command between steps: one probe
+-- of recipe_commands_pending_idx.
+create function private.pending_command_json(machine_id uuid)
+returns jsonb
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select jsonb_build_object('pending_command', (
+    select jsonb_build_object('id', c.id, 'command_type', c.command_type)
+    from public.recipe_commands c
+    where c.machine_id = pending_command_json.machine_id and c.status = 'pending'
+    order by c.created_at, c.id
+    limit 1));
+$$;
+comment on function private.pending_command_json(uuid) is
+  'jsonb {pending_command: {id, command_type} | null}: the machine''s oldest pending command, merged into the reply of advance_step.';
+revoke execute on function private.pending_command_json(uuid) from public, anon, authenticated, service_role;
+
+create or replace function public.advance_step(
+  process_id uuid,
+  step_id uuid default null,
+  step_index integer default null,
+  loop_iteration integer default null,
+  previous_status public.step_execution_status default 'completed',
+  details jsonb default null,
+  error_message text default null
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  pe public.process_executions;
+  st public.process_execution_state;
+  prev public.step_executions;
+  se public.step_executions;
+  s public.recipe_steps;
+  cfg jsonb;
+  param public.component_parameters;
+  pcfg public.parameter_step_configs;
+  next_index integer;
+begin
+  if advance_step.process_id is null then
+    raise exception using errcode = '22004', message = 'process_id is required';
+  end if;
+  if advance_step.previous_status is null or advance_step.previous_status = 'running' then
+    raise exception using errcode = '22023', message = 'previous_status must be completed, failed, skipped or aborted',
+      detail = format('got %s', coalesce(advance_step.previous_status::text, 'null'));
+  end if;
+  if advance_step.loop_iteration is not null and advance_step.loop_iteration < 1 then
+    raise exception using errcode = '22023', message = 'loop_iteration must be 1 or more',
+      detail = format('got %s', advance_step.loop_iteration);
+  end if;
+  if advance_step.details is not null and jsonb_typeof(advance_step.details) <> 'object' then
+    raise exception using errcode = '22023', message = 'details must be a JSON object';
+  end if;
+
+  -- Locking the execution serialises advances of one process.
+  pe := private.lock_process_to_operate(advance_step.process_id, 'advancing');
+  -- The controller is alive: this call is its heartbeat (no extra round trip).
+  perform private.note_controller_seen(pe.machine_id);
+  if pe.status <> 'running' then
+    perform private.raise_error('55000',
+      'process is not running',
+      format('process %s is %s', pe.id, pe.status));
+  end if;
+  select * into st from public.process_execution_state x where x.process_id = pe.id for update;
+
+  -- A retried call whose first attempt committed: the step is already open; reply again,
+  -- apply nothing twice.
+  if advance_step.step_id is not null and advance_step.step_index is not null then
+    select * into se from public.step_executions x
+    where x.process_id = pe.id and x.step_index = advance_step.step_index;
+    if found then
+      if se.step_id = advance_step.step_id and se.id = st.current_step_execution_id then
+        select * into param from public.component_parameters p
+        where p.id = (select c.parameter_id from public.parameter_step_configs c where c.step_id = se.step_id);
+        return private.step_reply(st, se, private.step_config(se.step_id, se.step_type), param, true)
+      || private.pending_command_json(pe.machine_id);
+      end if;
+      raise exception using errcode = '23505', message = 'step_index was already executed',
+        detail = format('process %s already ran step_index %s', pe.id, advance_step.step_index);
+    end if;
+  end if;
+
+  -- Close the open step.
+  if st.current_step_execution_id is not null then
+    update public.step_executions x
+    set status = advance_step.previous_status, ended_at = now(),
+        error_message = coalesce(advance_step.error_message, x.error_message),
+        details = case when advance_step.details is null then x.details
+                       else coalesce(x.details, '{}'::jsonb) || advance_step.details end
+    where x.id = st.current_step_execution_id and x.status = 'running'
+    returning * into prev;
+    if found then
+      st.completed_steps := st.completed_steps + 1;
+    end if;
+  end if;
+
+  if advance_step.step_id is null then
+    -- Only closing the last step.
+    update public.process_execution_state x
+    set current_step_id = null, current_step_execution_id = null, completed_steps = st.completed_steps,
+        progress_percent = least(100, round(100.0 * st.completed_steps / greatest(st.total_steps, 1), 2)),
+        current_step_type = null, current_step_name = null, current_step_config = null, current_step_started_at = null,
+        current_loop_count = null,
+        elapsed_ms = greatest(0, round(extract(epoch from (now() - x.started_at)) * 1000))::bigint,
+        estimated_remaining_ms = private.estimate_remaining_ms(x.started_at, st.completed_steps, st.total_steps),
+        updated_at = now()
+    where x.process_id = pe.id
+    returning * into st;
+    return private.step_reply(st, prev, null, null, false)
+      || private.pending_command_json(pe.machine_id);
+  end if;
+
+  next_index := coalesce(advance_step.step_index, coalesce(st.current_step_index + 1, 0));
+  if next_index < 0 or next_index >= st.total_steps then
+    raise exception using errcode = '22023', message = 'step_index out of range',
+      detail = format('step_index %s is outside [0, %s) for process %s', next_index, st.total_steps, pe.id);
+  end if;
+  if next_index <= coalesce(st.current_step_index, -1) then
+    raise exception using errcode = '22023', message = 'step_index must increase',
+      detail = format('step_index %s after %s', next_index, st.current_step_index);
+  end if;
+
+  select * into s from public.recipe_steps x where x.id = advance_step.step_id and x.recipe_id = pe.recipe_id;
+  if not found then
+    perform private.raise_error('P0002',
+      'step not found in the process''s recipe',
+      format('no step %s in recipe %s', advance_step.step_id, pe.recipe_id));
+  end if;
+
+  insert into public.step_executions (process_id, step_id, step_index, step_type, loop_iteration, details)
+  values (pe.id, s.id, next_index, s.step_type, advance_step.loop_iteration, null)
+  returning * into se;
+
+  cfg := private.step_config(s.id, s.step_type);
+
+  if s.step_type = 'parameter' then
+    select * into pcfg from public.parameter_step_configs c where c.step_id = s.id;
+    if not found then
+      perform private.raise_error('P0002',
+        'parameter step has no config',
+        format('step %s has no parameter_step_configs row', s.id));
+    end if;
+    if not exists (select 1 from public.component_parameters p where p.id = pcfg.parameter_id and p.machine_id = pe.machine_id) then
+      raise exception using errcode = '22023', message = 'parameter does not belong to the process''s machine',
+        detail = format('parameter %s is not a parameter of machine %s', pcfg.parameter_id, pe.machine_id);
+    end if;
+    param := private.apply_setpoint(pcfg.parameter_id, pcfg.value, null, 'recipe', s.name, pe.id, se.id, null, false);
+    update public.step_executions x
+    set details = jsonb_build_object('parameter_id', param.id, 'value', pcfg.value, 'version', param.version)
+    where x.id = se.id
+    returning * into se;
+  end if;
+
+  update public.process_execution_state x
+  set current_step_id = s.id, current_step_execution_id = se.id, current_step_index = next_index,
+      current_loop_iteration = advance_step.loop_iteration, completed_steps = st.completed_steps,
+      progress_percent = least(100, round(100.0 * st.completed_steps / greatest(st.total_steps, 1), 2)),
+      current_step_type = s.step_type, current_step_name = s.name, current_step_config = cfg,
+      current_step_started_at = se.started_at,
+      current_loop_count = (select l.iteration_count from public.loop_step_configs l where l.step_id = s.parent_step_id),
+      elapsed_ms = greatest(0, round(extract(epoch from (now() - x.started_at)) * 1000))::bigint,
+      estimated_remaining_ms = private.estimate_remaining_ms(x.started_at, st.completed_steps, st.total_steps),
+      updated_at = now()
+  where x.process_id = pe.id
+  returning * into st;
+
+  return private.step_reply(st, se, cfg, param, false)
+      || private.pending_command_json(pe.machine_id);
+end;
+$$;
+comment on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) is
+  'One controller step in one round trip: closes the open step_executions row (previous_status, details, error_message), opens step_index for step_id (default: next index), updates process_execution_state, and for a parameter step applies its setpoint with every check of set_parameter_value. step_id null only closes the open step. A retry of a committed call (same step_index and step_id) replies again with replayed=true and applies nothing twice. The reply also carries pending_command ({id, command_type} of the machine''s oldest pending command, or null) and the call writes the live progress columns of process_execution_state and is the controller''s heartbeat. Errors: 22004, 22023 (bad previous_status, step_index out of range or not increasing, foreign parameter), P0002 (process or step unknown), 42501, 55000 (process not running), 23505 (step_index already used by another step), and every set_parameter_value code for a parameter step.';
+revoke execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) from public, anon;
+grant execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) to authenticated, service_role;

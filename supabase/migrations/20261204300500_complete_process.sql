@@ -1,0 +1,48 @@
+-- complete_process again (body of 20261126001600_complete_process.sql), for issue 13: the call is
+-- also the controller's heartbeat, a paused run can be completed (stopped), and the ending itself
+-- is private.end_process, shared with a stop command and the dead-controller job. Idempotent under
+-- retry as before: completing again with the same status replays the summary.
+
+create or replace function public.complete_process(
+  process_id uuid,
+  status public.execution_status default 'completed',
+  error_message text default null
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  pe public.process_executions;
+begin
+  if complete_process.process_id is null then
+    raise exception using errcode = '22004', message = 'process_id is required';
+  end if;
+  if complete_process.status is null or complete_process.status in ('running', 'paused') then
+    raise exception using errcode = '22023', message = 'status must be completed, failed or aborted',
+      detail = format('got %s', coalesce(complete_process.status::text, 'null'));
+  end if;
+
+  pe := private.lock_process_to_operate(complete_process.process_id, 'completing');
+  -- The controller is alive: this call is its heartbeat (no extra round trip).
+  perform private.note_controller_seen(pe.machine_id);
+  if pe.status not in ('running', 'paused') then
+    if pe.status = complete_process.status then
+      return private.process_summary(pe.id, true);
+    end if;
+    perform private.raise_error('55000',
+      'process has already ended',
+      format('process %s ended as %s', pe.id, pe.status));
+  end if;
+
+  -- Closes the open step, ends the execution, frees the machine (idle) and finishes its command.
+  perform private.end_process(pe.id, complete_process.status, complete_process.error_message);
+
+  return private.process_summary(pe.id, false);
+end;
+$$;
+comment on function public.complete_process(uuid, public.execution_status, text) is
+  'Ends a run in one round trip: closes the open step (completed, or aborted when the run did not complete), sets the execution''s status and ended_at, frees the machine (idle) and completes or fails its command; returns a summary (jsonb). A paused run may be completed too (a stop while paused). Completing again with the same status replies with replayed=true. A failed command always carries a reason (the given error_message, or "process <id> ended <status>"). Errors: 22004, 22023 (status running or null), P0002, 42501, 55000 (already ended with another status).';
+revoke execute on function public.complete_process(uuid, public.execution_status, text) from public, anon;
+grant execute on function public.complete_process(uuid, public.execution_status, text) to authenticated, service_role;
