@@ -32,7 +32,7 @@ const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
 /**
  * What the suites need beyond npm: pgTAP on the server and pg_prove on PATH (pgtap), Chromium for
  * the dashboard's browser test (vitest), and in CI (CI=true) pg_cron preloaded for
- * tests/pg-cron.test.ts. Everything missing is reported at once, with the install command; never
+ * tests/pg-cron.test.ts and tests/faults/reaper-cron.test.ts. Everything missing is reported at once, with the install command; never
  * skipped silently.
  */
 async function checkPrerequisites(): Promise<void> {
@@ -58,9 +58,11 @@ async function checkPrerequisites(): Promise<void> {
   if (suites.includes('vitest') && dashboardTest && !existsSync('/usr/bin/chromium')) {
     missing.push('Chromium (for the dashboard\'s browser test) is not at /usr/bin/chromium: sudo apt-get install -y chromium');
   }
-  // The scheduled path under pg_cron (tests/pg-cron.test.ts) skips where pg_cron is not preloaded;
-  // in CI that is a missing prerequisite, so that CI can never skip it silently.
-  const cronTest = positionals.length === 0 || positionals.some((p) => 'tests/pg-cron.test.ts'.includes(p));
+  // The scheduled paths under pg_cron (tests/pg-cron.test.ts skips where pg_cron is not preloaded,
+  // tests/faults/reaper-cron.test.ts fails there): in CI a missing preload is a missing
+  // prerequisite, reported before anything runs, so that CI can never skip them.
+  const cronTest = positionals.length === 0
+    || positionals.some((p) => ['tests/pg-cron.test.ts', 'tests/faults/reaper-cron.test.ts'].some((f) => f.includes(p)));
   if (suites.includes('vitest') && cronTest && /^(1|true)$/i.test(process.env.CI ?? '')) {
     const sql = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
     try {

@@ -10,7 +10,8 @@
  * waits for the next minute boundary plus a few seconds (bounded), then checks cron.job_run_details
  * says succeeded for each and that their effect is in the test database: a partition further ahead
  * than the migration made (months_ahead raised for the run) and the rollup job's progress. Jobs are
- * unscheduled and the extra partition dropped afterwards.
+ * unscheduled (their run log deleted) and the extra partitions dropped afterwards. The dead-controller
+ * job (private.reap_dead_controllers) has its own such test: tests/faults/reaper-cron.test.ts.
  *
  * Skipped, with the reason, only where pg_cron is not preloaded; `npm test` with CI=true reports that
  * as a missing prerequisite instead (scripts/test.ts), so CI never skips it.
@@ -52,7 +53,11 @@ beforeAll(async () => {
 afterAll(async () => {
   if (cron) {
     for (const name of Object.values(jobs)) {
-      await cron`select cron.unschedule(jobid) from cron.job where jobname = ${name}`;
+      const ids = await cron`select jobid from cron.job where jobname = ${name}`;
+      for (const { jobid } of ids) {
+        await cron`select cron.unschedule(${jobid}::bigint)`;
+        await cron`delete from cron.job_run_details where jobid = ${jobid}::bigint`;
+      }
     }
     await cron.end({ timeout: 5 });
   }
