@@ -33,11 +33,13 @@ insert into private.reading_rollup_state default values;
 revoke all on private.reading_rollup_state from public, anon, authenticated, service_role;
 
 create table private.reading_rollup_stale (
+  id bigint generated always as identity primary key,
   machine_id uuid not null references public.machines (id) on delete cascade,
   minute timestamptz not null,
   marked_at timestamptz not null default now()
 );
 comment on table private.reading_rollup_stale is 'Minutes whose rollup is missing or stale because a tick was recorded into them after they closed (a replayed backlog). A minute may be listed more than once. get_readings reads them raw; private.rollup_readings rebuilds them and removes the rows it saw.';
+comment on column private.reading_rollup_stale.id is 'Surrogate key (a minute may be listed more than once).';
 comment on column private.reading_rollup_stale.machine_id is 'The machine.';
 comment on column private.reading_rollup_stale.minute is 'Start of the stale minute.';
 comment on column private.reading_rollup_stale.marked_at is 'When the late tick was recorded.';
