@@ -723,6 +723,58 @@ export type Database = {
           },
         ]
       }
+      reading_rollups: {
+        Row: {
+          bucket: string
+          counts: number[]
+          id: number
+          layout_version: number
+          machine_id: string
+          maxs: number[]
+          mins: number[]
+          process_id: string | null
+          sums: number[]
+          ticks: number
+        }
+        Insert: {
+          bucket: string
+          counts: number[]
+          id?: never
+          layout_version: number
+          machine_id: string
+          maxs: number[]
+          mins: number[]
+          process_id?: string | null
+          sums: number[]
+          ticks: number
+        }
+        Update: {
+          bucket?: string
+          counts?: number[]
+          id?: never
+          layout_version?: number
+          machine_id?: string
+          maxs?: number[]
+          mins?: number[]
+          process_id?: string | null
+          sums?: number[]
+          ticks?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "reading_rollups_machine_id_layout_version_fkey"
+            columns: ["machine_id", "layout_version"]
+            referencedRelation: "reading_layouts"
+            referencedColumns: ["machine_id", "version"]
+          },
+          {
+            foreignKeyName: "reading_rollups_process_id_fkey"
+            columns: ["process_id"]
+            referencedRelation: "process_executions"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       readings: {
         Row: {
           layout_version: number
