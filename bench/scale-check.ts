@@ -8,8 +8,8 @@
 // over several monthly partitions: 80 recorded runs, a running process, and 9 machines recording
 // always-on telemetry for 24 hours), then:
 //   - prints the plan of every statement inside each RPC (auto_explain, ANALYZE, BUFFERS);
-//   - fails (exit 1) if any plan scans component_parameters, machine_components or readings (or a
-//     partition) sequentially, or if the data is smaller than promised;
+//   - fails (exit 1) if any plan scans component_parameters, machine_components, readings (or a
+//     partition) or reading_rollups sequentially, or if the data is smaller than promised;
 //   - reports the server execution time of each RPC (median of --runs calls, default 50), the two
 //     chart queries (get_readings: 10 parameters x 1 hour -> 500 points, 137 x 24 hours -> 1000)
 //     with their p95.
@@ -47,7 +47,7 @@ if (!Number.isInteger(runs) || runs < 1) {
 // parameters = 111 874 200 readings.
 const SCALE = { machines: 998, data_processes: 80, ticks: 480, running_ticks: 600, telemetry_machines: 9, telemetry_ticks: Number(values['telemetry-ticks']) };
 const TARGETS = { machines: 1000, parameters: 100_000, readings: 100_000_000 };
-const BIG_TABLES = /^(component_parameters|machine_components|readings\w*)$/;
+const BIG_TABLES = /^(component_parameters|machine_components|readings\w*|reading_rollups)$/;
 const GOAL_MS = 2;
 const FLEET_VIEWER = '00000000-0000-4000-8000-00000000f1ee';
 
@@ -56,7 +56,7 @@ const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 const fmt = (n: number) => n.toLocaleString('en-US').replace(/,/g, ' ');
 const ms = (n: number) => `${n.toFixed(3)} ms`;
 
-async function load(url: string): Promise<{ loadSeconds: string; vacuumSeconds: string }> {
+async function load(url: string): Promise<{ loadSeconds: string; vacuumSeconds: string; rollupSeconds: string; rollupRows: number }> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     let t = Date.now();
@@ -70,7 +70,18 @@ async function load(url: string): Promise<{ loadSeconds: string; vacuumSeconds: 
     t = Date.now();
     // What autovacuum would long have done to this history: statistics, visibility map, hint bits.
     await sql.unsafe('vacuum (analyze)');
-    return { loadSeconds, vacuumSeconds: seconds(t) };
+    const vacuumSeconds = seconds(t);
+    // The per-minute rollups pg_cron keeps current every minute (private.rollup_readings), built
+    // here for the whole history at once: the first run announces the closed minutes, the
+    // second rolls them up (the last minute or two stay raw, as in service).
+    t = Date.now();
+    await sql.unsafe(`set work_mem = '256MB'`);
+    await sql.unsafe('select private.rollup_readings()');
+    const [{ n }] = await sql.unsafe('select private.rollup_readings() as n');
+    await sql.unsafe('reset work_mem');
+    const rollupSeconds = seconds(t);
+    await sql.unsafe('vacuum (analyze) public.reading_rollups');
+    return { loadSeconds, vacuumSeconds, rollupSeconds, rollupRows: Number(n) };
   } finally {
     await sql.end();
   }
@@ -138,7 +149,8 @@ async function facts(sql: postgres.Sql) {
            current_setting('work_mem') as work_mem,
            pg_size_pretty((select sum(pg_total_relation_size(i.inhrelid)) from pg_inherits i
                            where i.inhparent = 'public.readings'::regclass)) as data_points_size,
-           pg_size_pretty(pg_total_relation_size('public.component_parameters')) as parameters_size`;
+           pg_size_pretty(pg_total_relation_size('public.component_parameters')) as parameters_size,
+           pg_size_pretty(pg_total_relation_size('public.reading_rollups')) as rollups_size`;
   return { counts, partitions, server };
 }
 
@@ -302,7 +314,7 @@ function firstLine(q: string): string {
 }
 
 function report(ctx: {
-  started: Date; loadAverage: number[]; load: { loadSeconds: string; vacuumSeconds: string };
+  started: Date; loadAverage: number[]; load: { loadSeconds: string; vacuumSeconds: string; rollupSeconds: string; rollupRows: number };
   facts: Awaited<ReturnType<typeof facts>>; results: CaseResult[]; timing: Timing[]; violations: string[];
 }): string {
   const { counts, partitions, server } = ctx.facts;
@@ -320,7 +332,9 @@ function report(ctx: {
     `${fmt(counts.commands)} commands, ${fmt(counts.parameter_changes)} parameter changes, ` +
     `**${fmt(counts.readings)} readings** in ${fmt(counts.ticks)} ticks (${server.data_points_size}) in ${partitions.length} partitions: ` +
     partitions.map((p) => `${p.partition} ${fmt(p.rows)} ticks`).join(', ') + '.');
-  out.push(`- **Load**: ${ctx.load.loadSeconds} s (bench/scale-data.sql), then \`vacuum (analyze)\` ${ctx.load.vacuumSeconds} s.`, '');
+  out.push(`- **Load**: ${ctx.load.loadSeconds} s (bench/scale-data.sql), then \`vacuum (analyze)\` ${ctx.load.vacuumSeconds} s, ` +
+    `then the per-minute rollups of the whole history (two runs of \`private.rollup_readings()\`, work_mem 256MB) ${ctx.load.rollupSeconds} s: ` +
+    `${fmt(ctx.load.rollupRows)} rows (${server.rollups_size}).`, '');
 
   const table = (rows: Timing[]) => {
     out.push('| function | caller | call | median | p95 | min | max | goal |', '|---|---|---|---:|---:|---:|---:|---|');
@@ -342,7 +356,7 @@ function report(ctx: {
 
   out.push('#### Scans', '');
   out.push(ctx.violations.length === 0
-    ? `No sequential scan of component_parameters, machine_components or readings (or a partition) in any of the ${plans} plans below.`
+    ? `No sequential scan of component_parameters, machine_components, readings (or a partition) or reading_rollups in any of the ${plans} plans below.`
     : `**${ctx.violations.length} sequential scans of a big table:**\n\n${ctx.violations.map((v) => `- ${v}`).join('\n')}`, '');
   out.push('| function | caller | statement | runs | scans (index, or Seq Scan on table) |', '|---|---|---|---:|---|');
   for (const r of ctx.results) {
@@ -390,7 +404,7 @@ async function main(): Promise<number> {
   try {
     log('loading scale data (bench/scale-data.sql)');
     const loaded = await load(url);
-    log(`loaded in ${loaded.loadSeconds} s, vacuum analyze ${loaded.vacuumSeconds} s`);
+    log(`loaded in ${loaded.loadSeconds} s, vacuum analyze ${loaded.vacuumSeconds} s, rollups ${loaded.rollupSeconds} s (${loaded.rollupRows} rows)`);
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     let f: Fixture;
     let fx: Awaited<ReturnType<typeof facts>>;

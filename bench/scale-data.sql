@@ -12,7 +12,7 @@
 -- Rows are generated with generate_series in a few statements. Triggers and foreign-key checks
 -- are skipped (session_replication_role = replica) because the data is consistent by
 -- construction and the per-row triggers (version, epoch, NOTIFY) would dominate the load time;
--- what they would have written (epoch rows, versions) is written here directly. Indexes are
+-- what they would have written (epoch rows, versions, the steps' machine_id) is written here directly. Indexes are
 -- maintained as usual: they are what this check is about.
 
 set session_replication_role = replica;
@@ -89,8 +89,8 @@ select gen_random_uuid() as id, r.id as recipe_id, r.machine_id, s.id as templat
 from scale_recipes r cross join public.recipe_steps s
 where s.recipe_id = '00000000-0000-4000-8000-000000003001';
 
-insert into public.recipe_steps (id, recipe_id, parent_step_id, sequence_number, step_type, name)
-select s.id, s.recipe_id, p.id, s.sequence_number, s.step_type, s.name
+insert into public.recipe_steps (id, recipe_id, machine_id, parent_step_id, sequence_number, step_type, name)
+select s.id, s.recipe_id, s.machine_id, p.id, s.sequence_number, s.step_type, s.name
 from scale_steps s
 left join scale_steps p on p.recipe_id = s.recipe_id and p.template_id = s.template_parent_id;
 
@@ -100,8 +100,8 @@ insert into public.purge_step_configs (step_id, duration_ms, gas_type, flow_rate
 select s.id, c.duration_ms, c.gas_type, c.flow_rate_sccm from scale_steps s join public.purge_step_configs c on c.step_id = s.template_id;
 insert into public.loop_step_configs (step_id, iteration_count)
 select s.id, c.iteration_count from scale_steps s join public.loop_step_configs c on c.step_id = s.template_id;
-insert into public.parameter_step_configs (step_id, parameter_id, value)
-select s.id, np.id, c.value
+insert into public.parameter_step_configs (step_id, machine_id, parameter_id, value)
+select s.id, s.machine_id, np.id, c.value
 from scale_steps s
 join public.parameter_step_configs c on c.step_id = s.template_id
 join public.component_parameters tp on tp.id = c.parameter_id

@@ -12,6 +12,7 @@ const COMMANDS = {
   demo: 'the seed recipe end to end through the SDK with a simulated PLC, on an embedded PostgreSQL or DATABASE_URL',
   dashboard: 'live performance dashboard on localhost: latency, round trips, cache, recorder, connections, doctor',
   doctor: 'database health: index use per table, unused and duplicate indexes, slowest statements, cache hit ratio, connections',
+  import: 'import parameters --machine <id> FILE.csv [--dry-run]: the old system\'s component_parameters export into a machine',
 };
 
 function usage() {

@@ -1,5 +1,5 @@
-// All five functions in one isolate, routed by the first path segment (/parameters,
-// /set-parameter, /record-data, /readings, /metrics; a /functions/v1 prefix is accepted too), for local work
+// All six functions in one isolate, routed by the first path segment (/parameters,
+// /set-parameter, /setpoint-requests, /record-data, /readings, /metrics; a /functions/v1 prefix is accepted too), for local work
 // and self-hosting without the Supabase CLI:
 //   deno serve --allow-net --allow-env --allow-read functions/serve-all.ts
 // One isolate means one cache and one metrics registry for all of them, so a write through
@@ -11,10 +11,12 @@ import parameters from './parameters/index.ts';
 import readings from './readings/index.ts';
 import recordData from './record-data/index.ts';
 import setParameter from './set-parameter/index.ts';
+import setpointRequests from './setpoint-requests/index.ts';
 
 const ROUTES: Record<string, { fetch: (req: Request) => Promise<Response> }> = {
   'parameters': parameters,
   'set-parameter': setParameter,
+  'setpoint-requests': setpointRequests,
   'record-data': recordData,
   'readings': readings,
   'metrics': metrics,

@@ -31,8 +31,9 @@ const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
 
 /**
  * What the suites need beyond npm: pgTAP on the server and pg_prove on PATH (pgtap), Chromium for
- * the dashboard's browser test (vitest). Everything missing is reported at once, with the install
- * command; never skipped silently.
+ * the dashboard's browser test (vitest), and in CI (CI=true) pg_cron preloaded for
+ * tests/pg-cron.test.ts and tests/faults/reaper-cron.test.ts. Everything missing is reported at once, with the install command; never
+ * skipped silently.
  */
 async function checkPrerequisites(): Promise<void> {
   const missing: string[] = [];
@@ -56,6 +57,26 @@ async function checkPrerequisites(): Promise<void> {
   const dashboardTest = positionals.length === 0 || positionals.some((p) => 'tests/dashboard.test.ts'.includes(p));
   if (suites.includes('vitest') && dashboardTest && !existsSync('/usr/bin/chromium')) {
     missing.push('Chromium (for the dashboard\'s browser test) is not at /usr/bin/chromium: sudo apt-get install -y chromium');
+  }
+  // The scheduled paths under pg_cron (tests/pg-cron.test.ts skips where pg_cron is not preloaded,
+  // tests/faults/reaper-cron.test.ts fails there): in CI a missing preload is a missing
+  // prerequisite, reported before anything runs, so that CI can never skip them.
+  const cronTest = positionals.length === 0
+    || positionals.some((p) => ['tests/pg-cron.test.ts', 'tests/faults/reaper-cron.test.ts'].some((f) => f.includes(p)));
+  if (suites.includes('vitest') && cronTest && /^(1|true)$/i.test(process.env.CI ?? '')) {
+    const sql = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    try {
+      const [{ libs, major }] = await sql`select current_setting('shared_preload_libraries') as libs,
+                                                 current_setting('server_version_num')::int / 10000 as major`;
+      if (!String(libs).split(',').map((l) => l.trim()).includes('pg_cron')) {
+        missing.push(`pg_cron is not preloaded on the PostgreSQL server at ${redact(serverUrl)} (CI=true: the scheduled path must be tested): ` +
+          `sudo apt-get install -y postgresql-${major}-cron, then shared_preload_libraries = 'pg_cron' and cron.database_name = 'postgres', and restart PostgreSQL`);
+      }
+    } catch (error) {
+      missing.push(`cannot reach PostgreSQL at ${redact(serverUrl)} (${(error as Error).message}): start it or set DATABASE_URL`);
+    } finally {
+      await sql.end();
+    }
   }
   if (missing.length > 0) {
     throw new Error(`npm test needs what is missing here (bash .ci/run installs all of it on Debian):\n  - ${missing.join('\n  - ')}`);

@@ -21,6 +21,10 @@ export type { RecoveryReport, RefusedEntry } from './sdk/journal-store.ts';
 export type { SetParameterOptions, BulkReadOptions } from './sdk/parameters-api.ts';
 export type { StartOptions, AdvanceOptions, CompleteOptions } from './sdk/process-api.ts';
 export type { InvalidateEvent } from './sdk/parameter-cache.ts';
+export { SetpointsApi, SetpointSubscription, SETPOINT_CHANNEL } from './sdk/setpoints.ts';
+export type {
+  AckOptions, ClaimOptions, SubscribeOptions, SetpointHandler, SetpointOutcome, SetpointNotification, SubscriptionEvents, SubscriptionStats,
+} from './sdk/setpoints.ts';
 export type { ParameterChange } from './sdk/listener.ts';
 export type { PoolOptions } from './sdk/transport/postgres.ts';
 export { usePreparedStatements, sessionUrlFor } from './sdk/transport/postgres.ts';

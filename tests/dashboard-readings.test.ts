@@ -72,7 +72,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the readings page in a browser', () => {
     expect(await page.locator('#params fieldset').count()).toBe(reactor.componentIds.length);
     expect(await page.locator('#params input:checked').count()).toBe(3);
     const points = Number(await page.evaluate(() => document.body.dataset.points));
-    // 600 ticks in the hour: more than 500 points, so one bucket of 7.2 s per point, per parameter
+    // 600 ticks in the hour: more than 500 points, so buckets of 10 s (the ladder width above 7.2 s), per parameter
     expect(points).toBeGreaterThan(0);
     expect(points).toBe(await expected());
     expect(await page.getByTestId('readings-mode').textContent()).toBe('live · last hour');

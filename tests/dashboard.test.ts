@@ -181,6 +181,11 @@ function expectedValues(s: Snapshot): Record<string, number | null> {
     e['db-connections-percent'] = s.database.connections.usedPercent;
     e['db-connections-max'] = s.database.connections.max;
   }
+  const q = s.database.setpoints;
+  if (q) {
+    Object.assign(e, { 'setpoints-pending': q.pending, 'setpoints-claimed': q.claimed, 'setpoints-overdue': q.overdue, 'setpoints-failed': q.failedLastHour });
+    if (q.oldestOpenMs !== null) e['setpoints-oldest'] = q.oldestOpenMs;
+  }
   for (const o of sdk.operations) {
     Object.assign(e, {
       [`op-${o.operation}-per-call`]: o.roundTripsPerCall, [`op-${o.operation}-rt`]: o.roundTrips,
@@ -343,6 +348,21 @@ describe('the dashboard on the test database, in a browser, while a controller w
     mkdirSync(`${repoRoot}.tmp`, { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });
     expect(pageErrors).toEqual([]);
+  }, 40_000);
+
+  it('shows the setpoint queue: pending requests and the last failed one with the controller\'s error', async () => {
+    const id = reactor.param('lid_heater/kp');
+    await sql`select public.set_parameter_value(${id}, 3.25, source => 'operator')`;
+    const claimed = await sql<{ request_id: string; parameter_id: string }[]>`select request_id, parameter_id from public.claim_setpoint_requests(${reactor.machineId}, 'dashboard test')`;
+    expect(claimed.map((c) => c.parameter_id)).toContain(id);
+    await sql`select * from public.ack_setpoint_requests(${reactor.machineId}, ${claimed.map((c) => c.request_id)}::uuid[],
+      ${`{${claimed.map((c) => (c.parameter_id !== id ? 't' : 'f')).join(',')}}`}::text::boolean[], null, ${claimed.map((c) => (c.parameter_id === id ? 'dashboard test: PLC refused' : null))}::text[])`;
+    await page.goto(dashboard.url);
+    await page.waitForFunction(() => document.getElementById('setpoint-failures')?.textContent?.includes('dashboard test: PLC refused'), null, { timeout: 20_000 });
+    const row = await page.locator('#setpoint-failures tr', { hasText: 'dashboard test: PLC refused' }).textContent();
+    expect(row).toContain('lid_heater.kp');
+    expect(row).toContain('3.25');
+    expect(Number(await page.getByTestId('setpoint-tiles').locator('[data-testid="setpoints-failed"]').getAttribute('data-value'))).toBeGreaterThanOrEqual(1);
   }, 40_000);
 
   it('shows the same numbers as /metrics once the controller is quiet', async () => {

@@ -174,6 +174,8 @@ describe('ald-db demo', () => {
     expect(points![1]).toBe(points![2]);
     expect(Number(points![1]) % PARAMETERS).toBe(0);
     expect(stdout).toMatch(/hit ratio 100\.0 %/);
+    expect(stdout).toMatch(/setpoint requests: \d+ written to the PLC and confirmed \(applied\), 1 failed, 0 still open/);
+    expect(stdout).toContain('failed: vacuum_pump.power_on = 0: PLC interlock');
 
     const name = /dropped database (ald_demo_\w+)/.exec(stdout)?.[1];
     expect(name).toBeDefined();
@@ -205,6 +207,10 @@ describe('ald-db demo', () => {
     expect(summary.points.stored).toBe(summary.points.recorded);
     expect(summary.points.recorded).toBe(summary.points.ticks * PARAMETERS);
     expect(summary.cache.misses).toBe(0);
+    // The PLC loop applied the recipe's setpoint requests and failed, on purpose, the operator's one its interlock refuses.
+    expect(summary.setpoints.applied).toBeGreaterThanOrEqual(2);
+    expect(summary.setpoints.failed).toEqual([{ parameter: 'vacuum_pump.power_on', value: 0, error: 'PLC interlock: vacuum_pump.power_on stays 1 while gate_valve is open' }]);
+    expect(summary.setpoints.open).toBe(0);
     expect(summary.database.embedded).toBe(false);
     expect(await databaseExists(summary.database.name)).toBe(false);
   }, 180_000);

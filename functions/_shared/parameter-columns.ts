@@ -31,6 +31,13 @@ export const PARAMETER_COLUMN_NAMES = [
   'version',
   'created_at',
   'updated_at',
+  'applied_value',
+  'applied_at',
+  'applied_version',
+  'operand',
+  'description',
+  'show_in_ui',
+  'show_in_graph',
 ] as const satisfies readonly (keyof ParameterRow)[];
 
 type Unlisted = Exclude<keyof ParameterRow, (typeof PARAMETER_COLUMN_NAMES)[number]>;

@@ -34,8 +34,15 @@ const PROBE = `select p.version, e.epoch from public.component_parameters p
   join public.machine_parameter_epochs e on e.machine_id = p.machine_id
   where p.id = (${ARGS} ->> 'parameter_id')::uuid`;
 
+/** The setpoint request the write made (or, for a retried request_id, made the first time); none when the value was already desired. */
+const REQUEST = `select r.* from public.setpoint_requests r
+  where r.parameter_id = (${ARGS} ->> 'parameter_id')::uuid
+    and (r.request_id = (${ARGS} ->> 'request_id')::uuid
+         or r.version = (select p.version from public.component_parameters p where p.id = (${ARGS} ->> 'parameter_id')::uuid))
+  order by r.created_at desc, r.version desc limit 1`;
+
 /**
- * [probe before, the write, epoch after]. The probes cost no round trip (same message) and let
+ * [probe before, the write, epoch after, the request]. The probes cost no round trip (same message) and let
  * the cache keep its other entries current after this write (IsolateCache.noteWrite).
  */
 export const WRITE_STATEMENTS: readonly string[] = [
@@ -47,4 +54,5 @@ export const WRITE_STATEMENTS: readonly string[] = [
     })
   } p`,
   PROBE,
+  REQUEST,
 ];

@@ -1,12 +1,16 @@
 // POST /set-parameter {parameter_id, value, expected_version?, reason?, request_id?}
 // Calls set_parameter_value as the caller (their operator role decides), then puts the returned
-// row into this isolate's cache, so the next GET of the parameter serves it at once.
+// row into this isolate's cache, so the next GET of the parameter serves it at once. Answers
+// {parameter, request}: the row (set_value is the desired value, applied_value what the PLC
+// confirmed) and the setpoint request the write made (status pending), or null when the value
+// was already the desired one.
 import type { WriteProbe } from '../_shared/cache.ts';
 import type { Row } from '../_shared/db.ts';
 import { endpoint, type FetchHandler, type RequestContext } from '../_shared/endpoint.ts';
 import { jsonResponse } from '../_shared/http.ts';
 import { type Deps, deps as isolateDeps } from '../_shared/isolate.ts';
 import { toParameterRow } from '../_shared/parameter-row.ts';
+import { toSetpointRequest } from '../_shared/setpoint-request.ts';
 import { parseWith, readJsonBody } from '../_shared/validation.ts';
 import { MAX_BODY_BYTES, SetParameterBody, WRITE_STATEMENTS, writeArgs } from './body.ts';
 
@@ -27,7 +31,7 @@ export function createSetParameterHandler(overrides: Partial<Deps> = {}): FetchH
     const caller = await d().authenticate(req);
     ctx.caller = caller;
     const body = parseWith(SetParameterBody, await readJsonBody(req, MAX_BODY_BYTES), 'body');
-    const [before, written, after] = await d().db().call(
+    const [before, written, after, request] = await d().db().call(
       ctx,
       caller,
       'set_parameter_value',
@@ -36,6 +40,6 @@ export function createSetParameterHandler(overrides: Partial<Deps> = {}): FetchH
     );
     const row = toParameterRow(written[0]);
     d().cache.noteWrite(row, probeOf(before, after));
-    return jsonResponse({ parameter: row });
+    return jsonResponse({ parameter: row, request: request[0] ? toSetpointRequest(request[0]) : null });
   });
 }

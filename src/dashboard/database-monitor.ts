@@ -65,7 +65,7 @@ export class DatabaseMonitor {
   constructor(private readonly sql: Sql | undefined, private readonly options: DatabaseMonitorOptions) {
     this.state = {
       configured: sql !== undefined, reachable: null, error: null, checkedAt: null, latencyMs: null,
-      lastReachableAt: null, unreachableSince: null, name: null, version: null, connections: null,
+      lastReachableAt: null, unreachableSince: null, name: null, version: null, connections: null, setpoints: null,
       machines: null, machinesError: null,
     };
     this.doctorState = { report: null, at: null, error: null, stale: false, intervalMs: options.doctorIntervalMs };
@@ -90,7 +90,12 @@ export class DatabaseMonitor {
   }
 
   status(): DatabaseStatus {
-    return { ...this.state, connections: this.state.connections && { ...this.state.connections }, machines: this.state.machines && [...this.state.machines] };
+    return {
+      ...this.state,
+      connections: this.state.connections && { ...this.state.connections },
+      setpoints: this.state.setpoints && { ...this.state.setpoints, recentFailures: [...this.state.setpoints.recentFailures] },
+      machines: this.state.machines && [...this.state.machines],
+    };
   }
 
   doctor(): DoctorStatus {
@@ -139,6 +144,43 @@ export class DatabaseMonitor {
       this.state.machinesError = null;
     } catch (error) {
       this.state.machinesError = describeError(error);
+    }
+    await this.checkSetpoints();
+  }
+
+  /** The setpoint queue (pending and failed requests); a database without the table shows none. */
+  private async checkSetpoints(): Promise<void> {
+    const sql = this.sql!;
+    try {
+      const [exists] = await withTimeout(sql`select to_regclass('public.setpoint_requests') is not null as yes`, this.options.timeoutMs, 'setpoint check');
+      if (!exists.yes) {
+        this.state.setpoints = null;
+        return;
+      }
+      const [counts] = await withTimeout(sql`
+        select count(*) filter (where status = 'pending')::int as pending,
+               count(*) filter (where status = 'claimed')::int as claimed,
+               count(*) filter (where status = 'claimed' and claim_expires_at < now())::int as overdue,
+               count(*) filter (where status = 'failed' and acked_at > now() - interval '1 hour')::int as failed_last_hour,
+               (extract(epoch from now() - min(created_at) filter (where status in ('pending', 'claimed'))) * 1000)::float8 as oldest_open_ms
+        from public.setpoint_requests
+        where status in ('pending', 'claimed') or (status = 'failed' and acked_at > now() - interval '1 hour')`,
+      this.options.timeoutMs, 'setpoint check');
+      const failures = await withTimeout(sql<{ machine: string; parameter: string; value: number; error: string; at: Date }[]>`
+        select m.name as machine, c.name || '.' || p.name as parameter, r.value, r.error, r.acked_at as at
+        from public.setpoint_requests r
+        join public.machines m on m.id = r.machine_id
+        join public.component_parameters p on p.id = r.parameter_id
+        join public.machine_components c on c.id = p.component_id
+        where r.status = 'failed'
+        order by r.acked_at desc limit 5`, this.options.timeoutMs, 'setpoint check');
+      this.state.setpoints = {
+        pending: counts.pending, claimed: counts.claimed, overdue: counts.overdue, failedLastHour: counts.failed_last_hour,
+        oldestOpenMs: counts.oldest_open_ms,
+        recentFailures: failures.map((f) => ({ machine: f.machine, parameter: f.parameter, value: f.value, error: f.error, at: new Date(f.at).toISOString() })),
+      };
+    } catch {
+      // The queue is extra information: its failure never marks the database unreachable.
     }
   }
 

@@ -78,10 +78,27 @@ export interface DatabaseStatus {
   version: string | null;
   /** Client connections of the whole server, as last seen (kept while unreachable). */
   connections: { inUse: number; max: number; usedPercent: number } | null;
+  /** The setpoint queue of every machine, as last seen; null before the first check or without the table. */
+  setpoints: SetpointQueueStatus | null;
   /** Every machine with its controller and its latest run, as last seen (kept while unreachable); null before the first read. */
   machines: MachineRunStatus[] | null;
   /** Why the machines could not be read (e.g. a schema without controllers); null when they were. */
   machinesError: string | null;
+}
+
+export interface SetpointQueueStatus {
+  /** Asked, not yet claimed by a controller. */
+  pending: number;
+  /** Claimed: being written to the PLC. */
+  claimed: number;
+  /** Claimed longer than their claim timeout: the controller may be down (they are delivered again). */
+  overdue: number;
+  /** Failed in the last hour. */
+  failedLastHour: number;
+  /** The oldest open request's age, ms; null when none is open. */
+  oldestOpenMs: number | null;
+  /** The last failures (newest first, at most 5): what the controller said. */
+  recentFailures: { machine: string; parameter: string; value: number; error: string; at: string }[];
 }
 
 /** One machine on the "Machines and runs" panel. */

@@ -7,6 +7,9 @@
 //     with rows from the parameter cache (no round trip), let the step's time pass
 //   db.processRecorder(processId) gets every parameter once per simulated second, all along
 //   recorder.flush() → db.process.complete(...)
+//   db.setpoints.subscribe: every setpoint request of the machine (the recipe's parameter steps, and
+//     one the operator makes that the PLC's interlock refuses on purpose) is written to the PLC and
+//     acked, so the database shows each one applied or failed
 //   once, the operator pauses the run (issue_run_command, under the operator's identity) and
 //   resumes it when it is paused: the controller learns of the pause from the pending_command of
 //   its next advance_step reply, finishes that step, then claims and applies it (2 round trips);
@@ -30,8 +33,8 @@ export const SEED = {
 
 /** A parameter step gives up waiting for its heater after this long (simulated) and goes on. */
 const MAX_SETTLE_MS = 10 * 60_000;
-/** The recorder's calls; everything else the controller sends is a step's. */
-const RECORDING_RPC = 'record_process_data';
+/** The recorder's and the setpoint loop's calls run beside the steps; everything else is a step's. */
+const BACKGROUND_RPCS = new Set(['record_process_data', 'claim_setpoint_requests', 'ack_setpoint_requests']);
 
 export interface StepRecord {
   index: number;
@@ -108,6 +111,8 @@ export interface RunResult {
   simMs: number;
   wallMs: number;
   summary: ProcessSummary | null;
+  /** The setpoint requests the demo's PLC loop handled: applied (PLC confirmed) and failed, with why. */
+  setpoints: { applied: number; failed: { parameter: string; value: number; error: string }[]; open: number };
 }
 
 /**
@@ -117,7 +122,7 @@ export interface RunResult {
  */
 function stepRoundTrips(db: AldDb): number {
   let n = 0;
-  for (const [rpc, count] of Object.entries(db.stats().roundTrips)) if (rpc !== RECORDING_RPC) n += count;
+  for (const [rpc, count] of Object.entries(db.stats().roundTrips)) if (!BACKGROUND_RPCS.has(rpc)) n += count;
   return n;
 }
 
@@ -134,6 +139,36 @@ async function queueStartCommand(sql: postgres.Sql, machineId: string, recipeId:
   });
 }
 
+/** The operator's request the PLC refuses (its interlock): shown as a failed request in the summary. */
+async function requestAsOperator(sql: postgres.Sql, operatorId: string, parameterId: string, value: number, reason: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: operatorId, role: 'authenticated' })}, true)`;
+    await tx`set local role authenticated`;
+    await tx`select 1 from public.set_parameter_value(${parameterId}, ${value}, source => 'operator', reason => ${reason})`;
+  });
+}
+
+/**
+ * The controller's setpoint loop against the simulated PLC: each request is written to its
+ * register (a recipe step's value is there already) and confirmed by reading it back; a request
+ * the PLC refuses, or for a parameter not wired to an address, is failed with the reason.
+ */
+function subscribeSetpoints(db: AldDb, plc: SimulatedPlc, machineId: string, result: RunResult['setpoints']) {
+  return db.setpoints.subscribe(machineId, async (requests) => requests.map((q) => {
+    const what = `${plc.componentName(q.parameter_id) ?? '?'}.${q.parameter_name}`;
+    try {
+      if (q.write_modbus_type === null || q.write_modbus_address === null) throw new Error('not wired to a PLC address');
+      const register = { type: q.write_modbus_type, address: q.write_modbus_address };
+      if (plc.readRegister(register) !== q.value) plc.write(register, q.value);
+      result.applied++;
+      return { ok: true as const, appliedValue: plc.readRegister(register) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      result.failed.push({ parameter: what, value: q.value, error: message });
+      return { ok: false as const, error: message };
+    }
+  }), { claimedBy: 'ald-db demo', pollMs: 1000 });
+}
 /** The operator asks for a pause, resume or stop through RLS, as the app would. */
 async function operatorRequest(sql: postgres.Sql, machineId: string, operatorId: string, type: ControlRecord['command']): Promise<string> {
   return sql.begin(async (tx) => {
@@ -241,6 +276,8 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
   recorder.on('error', (e, info) => recorderErrors.push(`${e.code} ${e.message} (${info.rows} rows dropped)`));
   recorder.on('overflow', (e) => recorderErrors.push(`${e.code} ${e.message}`));
   const clock = new SimClock(speed, signal, plc, (readings, ts) => recorder.record(readings, ts));
+  const setpoints: RunResult['setpoints'] = { applied: 0, failed: [], open: 0 };
+  const setpointLoop = subscribeSetpoints(db, plc, machineId, setpoints);
   options.onStart?.({ commandId: command.id, processId: plan.process_id, recipe: plan.recipe.name, totalSteps: steps.length, parameters: plan.parameters.length });
 
   const records: StepRecord[] = [];
@@ -273,6 +310,8 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
   let summary: ProcessSummary | null = null;
   try {
     try {
+      await requestAsOperator(sql, options.operatorId ?? SEED.operatorId, plc.parameterId(`${plc.layout.pump}/power_on`), 0,
+        'demo: a request the PLC refuses (interlock)');
       for (const s of steps) {
         if (signal.aborted) throw new InterruptedError(String(signal.reason ?? 'interrupted'));
         const before = stepRoundTrips(db);
@@ -336,12 +375,23 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
     summary = await timed('complete', () => db.process.complete({ processId: plan.process_id, status, errorMessage: error ?? undefined }));
   } finally {
     await recorder.close({ timeoutMs: 5000 }).catch((e: Error) => recorderErrors.push(`close: ${e.message}`));
+    // Let the loop finish what is queued (a recipe step's request made just before the end).
+    const until = performance.now() + 10_000;
+    for (;;) {
+      const [{ open }] = await sql<{ open: number }[]>`
+        select count(*)::int as open from public.setpoint_requests where machine_id = ${machineId} and status in ('pending', 'claimed')`;
+      setpoints.open = open;
+      if (open === 0 || performance.now() > until) break;
+      setpointLoop.wake();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await setpointLoop.close();
   }
 
   return {
     commandId: command.id, processId: plan.process_id, recipe: plan.recipe.name, status, error,
     totalSteps: steps.length, steps: records, control, calls, ticks: clock.ticks, pointsRecorded: clock.points,
     recorder: { sent: recorder.sent, dropped: recorder.dropped, retried: recorder.retried, errors: recorderErrors },
-    simMs: clock.simMs, wallMs: performance.now() - wallStart, summary,
+    simMs: clock.simMs, wallMs: performance.now() - wallStart, summary, setpoints,
   };
 }

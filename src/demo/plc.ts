@@ -118,7 +118,8 @@ export class SimulatedPlc {
       this.ids.set(`${component.name}/${p.name}`, p.id);
       if (p.is_writable && p.write_modbus_type && p.write_modbus_address !== null) {
         this.byRegister.set(registerKey(p.write_modbus_type, p.write_modbus_address), p);
-        this.registers.set(p.id, p.set_value ?? 0);
+        // What the PLC holds: the last value it confirmed, else the desired one (a fresh database).
+        this.registers.set(p.id, p.applied_value ?? p.set_value ?? 0);
       }
     }
     for (const c of components) {
@@ -151,6 +152,12 @@ export class SimulatedPlc {
     if (!p) throw new Error(`no writable parameter at ${register.type} ${register.address}`);
     if (!Number.isFinite(value)) throw new Error(`${register.type} ${register.address} must be written a finite number, but got: ${value}`);
     if (register.type === 'coil' && value !== 0 && value !== 1) throw new Error(`coil ${register.address} must be written 0 or 1, but got: ${value}`);
+    // The PLC's own interlock: the pump keeps running while the gate valve is open (the chamber is
+    // under vacuum). The demo asks for exactly this once, to show a request the PLC refuses.
+    const component = this.componentOf.get(p.id)?.name;
+    if (component === this.layout.pump && p.name === 'power_on' && value === 0 && this.on(this.layout.gateValve, 'state')) {
+      throw new Error(`PLC interlock: ${component}.power_on stays 1 while ${this.layout.gateValve} is open`);
+    }
     this.registers.set(p.id, value);
   }
 

@@ -31,6 +31,8 @@ export interface DemoSummary {
     dropped: number; retried: number; ok: boolean; errors: string[];
   };
   perStep: { index: number; name: string; type: string; roundTrips: number; latencyMs: number }[];
+  /** Setpoint requests the PLC loop handled: applied (confirmed by the PLC), failed (with why), still open at the end. */
+  setpoints: RunResult['setpoints'];
   /** Pauses, resumes and stops the controller applied between steps, with their round trips. */
   control: { command: string; afterStep: number; processStatus: string; roundTrips: number; latencyMs: number }[];
 }
@@ -107,6 +109,7 @@ export function buildSummary(input: SummaryInput): DemoSummary {
       dropped: run.recorder.dropped, retried: run.recorder.retried, ok: pointsOk, errors: run.recorder.errors,
     },
     perStep: run.steps.map((s) => ({ index: s.index, name: s.name, type: s.type, roundTrips: s.roundTrips, latencyMs: round(s.latencyMs) })),
+    setpoints: run.setpoints,
     control: run.control.map((c) => ({
       command: c.command, afterStep: c.afterStep, processStatus: c.processStatus, roundTrips: c.roundTrips, latencyMs: round(c.latencyMs),
     })),
@@ -152,5 +155,8 @@ export function formatSummary(s: DemoSummary): string {
   lines.push(`  recorder: ${p.ticks} ticks × ${p.perTick} readings, ${p.sent} sent, ${p.dropped} dropped, ${p.retried} retried`);
   for (const e of p.errors) lines.push(`    recorder error: ${e}`);
   lines.push(`  points recorded ${p.recorded} ${p.ok ? '=' : '≠'} points stored ${p.stored}: ${p.ok ? 'ok' : 'MISMATCH'}`);
+  const sp = s.setpoints;
+  lines.push(`  setpoint requests: ${sp.applied} written to the PLC and confirmed (applied), ${sp.failed.length} failed, ${sp.open} still open`);
+  for (const f of sp.failed) lines.push(`    failed: ${f.parameter} = ${f.value}: ${f.error}`);
   return lines.join('\n') + '\n';
 }

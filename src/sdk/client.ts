@@ -19,6 +19,7 @@ import { ControllersApi } from './controllers-api.ts';
 import { watchMachine, watchRun, type MachineHandlers, type Watch, type Change } from './watch.ts';
 import { Recorder, type RecorderOptions, type RecorderTarget } from './recorder.ts';
 import { ReadingsApi } from './readings-api.ts';
+import { SetpointsApi } from './setpoints.ts';
 import { RpcClient, type RetryPolicy } from './rpc-client.ts';
 import { PostgresTransport, sessionUrlFor, type PoolOptions } from './transport/postgres.ts';
 import { SupabaseTransport } from './transport/supabase.ts';
@@ -115,6 +116,8 @@ export class AldDb extends Emitter<AldDbEvents> {
   readonly parameters: ParametersApi;
   readonly commands: CommandsApi;
   readonly process: ProcessApi;
+  /** The setpoint queue: claim, ack, report, list, and subscribe (the controller's loop). */
+  readonly setpoints: SetpointsApi;
   readonly controllers: ControllersApi;
   /** What was recorded: latest readings and chart ranges. */
   readonly readings: ReadingsApi;
@@ -167,6 +170,12 @@ export class AldDb extends Emitter<AldDbEvents> {
 
     if (typeof (options as DirectOptions).databaseUrl === 'string') {
       const o = options as DirectOptions;
+      this.setpoints = new SetpointsApi(this.rpc, {
+        url: o.listenUrl ?? sessionUrlFor(o.databaseUrl),
+        applicationName: `${o.applicationName ?? 'ald-db'}:setpoints`,
+        backoff: { baseMs: o.listener?.reconnectBaseMs ?? 100, maxMs: o.listener?.reconnectMaxMs ?? 5000 },
+        connectTimeoutSec: o.pool?.connect_timeout ?? 10,
+      });
       this.listener = new ParameterChangeListener(o.listenUrl ?? sessionUrlFor(o.databaseUrl), {
         applicationName: `${o.applicationName ?? 'ald-db'}:listener`,
         heartbeatMs: o.listener?.heartbeatMs ?? 30_000,
@@ -177,6 +186,7 @@ export class AldDb extends Emitter<AldDbEvents> {
       this.listener.on('down', (e) => this.emit('disconnected', e));
       this.coherence = new ListenCoherence(this.cache, this.listener, { baseMs: 100, maxMs: 5000 }, (e) => this.emit('error', asAldError(e)));
     } else {
+      this.setpoints = new SetpointsApi(this.rpc, undefined);
       const fetchEpochs = (machineIds: string[]) => this.rpc.once<EpochRow[]>('get_parameter_epochs', { machine_ids: machineIds });
       this.coherence = new EpochCoherence(this.cache, fetchEpochs, cacheOptions.epochCheckMs ?? 1000, now);
     }
@@ -277,6 +287,7 @@ export class AldDb extends Emitter<AldDbEvents> {
       await Promise.allSettled([...this.recorders].map((r) => r.close(options)));
       // Journals keep what they hold on disk for the next open; close() does not wait for a drain.
       for (const j of [...this.journals]) j.close();
+      await this.setpoints.closeAll();
       this.cache.stop();
       // Nothing is served from memory after close: every read reaches the closed RPC client.
       this.coherence.stop();

@@ -18,10 +18,14 @@ export type Database = {
     Tables: {
       component_parameters: {
         Row: {
+          applied_at: string | null
+          applied_value: number | null
+          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
+          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -33,11 +37,14 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
+          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
+          show_in_graph: boolean
+          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -47,10 +54,14 @@ export type Database = {
             | null
         }
         Insert: {
+          applied_at?: string | null
+          applied_value?: number | null
+          applied_version?: number | null
           component_activated?: boolean
           component_id: string
           created_at?: string
           data_type?: Database["public"]["Enums"]["parameter_data_type"]
+          description?: string | null
           display_name?: string | null
           id?: string
           is_active?: boolean
@@ -62,11 +73,14 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
+          operand?: string | null
           read_modbus_address?: number | null
           read_modbus_type?:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value?: number | null
+          show_in_graph?: boolean
+          show_in_ui?: boolean
           unit?: string | null
           updated_at?: string
           version?: number
@@ -76,10 +90,14 @@ export type Database = {
             | null
         }
         Update: {
+          applied_at?: string | null
+          applied_value?: number | null
+          applied_version?: number | null
           component_activated?: boolean
           component_id?: string
           created_at?: string
           data_type?: Database["public"]["Enums"]["parameter_data_type"]
+          description?: string | null
           display_name?: string | null
           id?: string
           is_active?: boolean
@@ -91,11 +109,14 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name?: string
+          operand?: string | null
           read_modbus_address?: number | null
           read_modbus_type?:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value?: number | null
+          show_in_graph?: boolean
+          show_in_ui?: boolean
           unit?: string | null
           updated_at?: string
           version?: number
@@ -383,6 +404,7 @@ export type Database = {
           changed_at: string
           changed_by: string | null
           changed_by_role: string
+          field: string
           id: number
           machine_id: string
           new_value: number | null
@@ -400,6 +422,7 @@ export type Database = {
           changed_at?: string
           changed_by?: string | null
           changed_by_role: string
+          field?: string
           id?: never
           machine_id: string
           new_value?: number | null
@@ -417,6 +440,7 @@ export type Database = {
           changed_at?: string
           changed_by?: string | null
           changed_by_role?: string
+          field?: string
           id?: never
           machine_id?: string
           new_value?: number | null
@@ -695,6 +719,58 @@ export type Database = {
             foreignKeyName: "reading_layouts_machine_id_fkey"
             columns: ["machine_id"]
             referencedRelation: "machines"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      reading_rollups: {
+        Row: {
+          bucket: string
+          counts: number[]
+          id: number
+          layout_version: number
+          machine_id: string
+          maxs: number[]
+          mins: number[]
+          process_id: string | null
+          sums: number[]
+          ticks: number
+        }
+        Insert: {
+          bucket: string
+          counts: number[]
+          id?: never
+          layout_version: number
+          machine_id: string
+          maxs: number[]
+          mins: number[]
+          process_id?: string | null
+          sums: number[]
+          ticks: number
+        }
+        Update: {
+          bucket?: string
+          counts?: number[]
+          id?: never
+          layout_version?: number
+          machine_id?: string
+          maxs?: number[]
+          mins?: number[]
+          process_id?: string | null
+          sums?: number[]
+          ticks?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "reading_rollups_machine_id_layout_version_fkey"
+            columns: ["machine_id", "layout_version"]
+            referencedRelation: "reading_layouts"
+            referencedColumns: ["machine_id", "version"]
+          },
+          {
+            foreignKeyName: "reading_rollups_process_id_fkey"
+            columns: ["process_id"]
+            referencedRelation: "process_executions"
             referencedColumns: ["id"]
           },
         ]
@@ -1078,6 +1154,100 @@ export type Database = {
           },
         ]
       }
+      setpoint_requests: {
+        Row: {
+          ack_ok: boolean | null
+          ack_value: number | null
+          acked_at: string | null
+          applied_at: string | null
+          claim_count: number
+          claim_expires_at: string | null
+          claimed_at: string | null
+          claimed_by: string | null
+          created_at: string
+          error: string | null
+          id: string
+          machine_id: string
+          parameter_id: string
+          reason: string | null
+          request_id: string | null
+          requested_by: string | null
+          requested_by_role: string
+          source: Database["public"]["Enums"]["change_source"]
+          status: Database["public"]["Enums"]["setpoint_request_status"]
+          superseded_by: string | null
+          value: number
+          version: number
+        }
+        Insert: {
+          ack_ok?: boolean | null
+          ack_value?: number | null
+          acked_at?: string | null
+          applied_at?: string | null
+          claim_count?: number
+          claim_expires_at?: string | null
+          claimed_at?: string | null
+          claimed_by?: string | null
+          created_at?: string
+          error?: string | null
+          id?: string
+          machine_id: string
+          parameter_id: string
+          reason?: string | null
+          request_id?: string | null
+          requested_by?: string | null
+          requested_by_role: string
+          source: Database["public"]["Enums"]["change_source"]
+          status?: Database["public"]["Enums"]["setpoint_request_status"]
+          superseded_by?: string | null
+          value: number
+          version: number
+        }
+        Update: {
+          ack_ok?: boolean | null
+          ack_value?: number | null
+          acked_at?: string | null
+          applied_at?: string | null
+          claim_count?: number
+          claim_expires_at?: string | null
+          claimed_at?: string | null
+          claimed_by?: string | null
+          created_at?: string
+          error?: string | null
+          id?: string
+          machine_id?: string
+          parameter_id?: string
+          reason?: string | null
+          request_id?: string | null
+          requested_by?: string | null
+          requested_by_role?: string
+          source?: Database["public"]["Enums"]["change_source"]
+          status?: Database["public"]["Enums"]["setpoint_request_status"]
+          superseded_by?: string | null
+          value?: number
+          version?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "setpoint_requests_machine_id_fkey"
+            columns: ["machine_id"]
+            referencedRelation: "machines"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "setpoint_requests_parameter_id_fkey"
+            columns: ["parameter_id"]
+            referencedRelation: "component_parameters"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "setpoint_requests_superseded_by_fkey"
+            columns: ["superseded_by"]
+            referencedRelation: "setpoint_requests"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       step_executions: {
         Row: {
           details: Json | null
@@ -1183,6 +1353,21 @@ export type Database = {
       }
     }
     Functions: {
+      ack_setpoint_requests: {
+        Args: {
+          applied_values?: number[]
+          errors?: string[]
+          machine_id: string
+          ok: boolean[]
+          request_ids: string[]
+        }
+        Returns: {
+          parameter_id: string
+          replayed: boolean
+          request_id: string
+          status: Database["public"]["Enums"]["setpoint_request_status"]
+        }[]
+      }
       advance_step: {
         Args: {
           details?: Json
@@ -1233,6 +1418,32 @@ export type Database = {
           isOneToOne: false
           isSetofReturn: true
         }
+      }
+      claim_setpoint_requests: {
+        Args: {
+          claim_timeout_seconds?: number
+          claimed_by?: string
+          machine_id: string
+        }
+        Returns: {
+          claim_count: number
+          claim_expires_at: string
+          component_id: string
+          created_at: string
+          data_type: Database["public"]["Enums"]["parameter_data_type"]
+          modbus_value_type: Database["public"]["Enums"]["modbus_value_type"]
+          operand: string
+          parameter_id: string
+          parameter_name: string
+          reason: string
+          request_id: string
+          requested_by: string
+          source: Database["public"]["Enums"]["change_source"]
+          value: number
+          version: number
+          write_modbus_address: number
+          write_modbus_type: Database["public"]["Enums"]["modbus_register_type"]
+        }[]
       }
       complete_command: {
         Args: {
@@ -1299,10 +1510,14 @@ export type Database = {
       get_component_parameters_bulk: {
         Args: { component_ids: string[]; include_inactive?: boolean }
         Returns: {
+          applied_at: string | null
+          applied_value: number | null
+          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
+          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1314,11 +1529,14 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
+          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
+          show_in_graph: boolean
+          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1347,10 +1565,14 @@ export type Database = {
       get_machine_parameters: {
         Args: { include_inactive?: boolean; machine_id: string }
         Returns: {
+          applied_at: string | null
+          applied_value: number | null
+          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
+          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1362,11 +1584,14 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
+          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
+          show_in_graph: boolean
+          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1393,10 +1618,14 @@ export type Database = {
       get_parameters: {
         Args: { parameter_ids: string[] }
         Returns: {
+          applied_at: string | null
+          applied_value: number | null
+          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
+          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1408,11 +1637,14 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
+          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
+          show_in_graph: boolean
+          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1445,6 +1677,43 @@ export type Database = {
           samples: number
           ts: string
         }[]
+      }
+      get_setpoint_requests: {
+        Args: {
+          include_closed?: boolean
+          machine_id: string
+          max_rows?: number
+        }
+        Returns: {
+          ack_ok: boolean | null
+          ack_value: number | null
+          acked_at: string | null
+          applied_at: string | null
+          claim_count: number
+          claim_expires_at: string | null
+          claimed_at: string | null
+          claimed_by: string | null
+          created_at: string
+          error: string | null
+          id: string
+          machine_id: string
+          parameter_id: string
+          reason: string | null
+          request_id: string | null
+          requested_by: string | null
+          requested_by_role: string
+          source: Database["public"]["Enums"]["change_source"]
+          status: Database["public"]["Enums"]["setpoint_request_status"]
+          superseded_by: string | null
+          value: number
+          version: number
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "setpoint_requests"
+          isOneToOne: false
+          isSetofReturn: true
+        }
       }
       issue_run_command: {
         Args: {
@@ -1530,6 +1799,10 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      report_plc_values: {
+        Args: { machine_id: string; parameter_ids: string[]; values: number[] }
+        Returns: number
+      }
       set_parameter_value: {
         Args: {
           expected_version?: number
@@ -1542,10 +1815,14 @@ export type Database = {
           value: number
         }
         Returns: {
+          applied_at: string | null
+          applied_value: number | null
+          applied_version: number | null
           component_activated: boolean
           component_id: string
           created_at: string
           data_type: Database["public"]["Enums"]["parameter_data_type"]
+          description: string | null
           display_name: string | null
           id: string
           is_active: boolean
@@ -1557,11 +1834,14 @@ export type Database = {
             | Database["public"]["Enums"]["modbus_value_type"]
             | null
           name: string
+          operand: string | null
           read_modbus_address: number | null
           read_modbus_type:
             | Database["public"]["Enums"]["modbus_register_type"]
             | null
           set_value: number | null
+          show_in_graph: boolean
+          show_in_ui: boolean
           unit: string | null
           updated_at: string
           version: number
@@ -1589,7 +1869,13 @@ export type Database = {
       }
     }
     Enums: {
-      change_source: "operator" | "recipe" | "controller" | "api" | "system"
+      change_source:
+        | "operator"
+        | "recipe"
+        | "controller"
+        | "api"
+        | "system"
+        | "plc"
       command_status:
         | "pending"
         | "claimed"
@@ -1631,6 +1917,12 @@ export type Database = {
         | "float32"
       operator_role: "viewer" | "operator" | "admin"
       parameter_data_type: "float" | "integer" | "binary"
+      setpoint_request_status:
+        | "pending"
+        | "claimed"
+        | "applied"
+        | "failed"
+        | "superseded"
       step_execution_status:
         | "running"
         | "completed"
@@ -1765,7 +2057,14 @@ export type CompositeTypes<
 export const Constants = {
   public: {
     Enums: {
-      change_source: ["operator", "recipe", "controller", "api", "system"],
+      change_source: [
+        "operator",
+        "recipe",
+        "controller",
+        "api",
+        "system",
+        "plc",
+      ],
       command_status: [
         "pending",
         "claimed",
@@ -1807,6 +2106,13 @@ export const Constants = {
       ],
       operator_role: ["viewer", "operator", "admin"],
       parameter_data_type: ["float", "integer", "binary"],
+      setpoint_request_status: [
+        "pending",
+        "claimed",
+        "applied",
+        "failed",
+        "superseded",
+      ],
       step_execution_status: [
         "running",
         "completed",

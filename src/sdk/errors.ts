@@ -6,7 +6,7 @@
 export const ERROR_CODES = {
   // SQLSTATEs raised by the RPC functions (supabase/migrations/20261126001000..001600)
   '22004': 'a required argument is null (parameter_id, value, machine_id, process_id, recipe_id)',
-  '22023': 'invalid value: not finite, fraction for an integer or not 0/1 for a binary parameter, unequal array lengths, foreign parameter, step_index out of range, bad status',
+  '22023': 'invalid value: not finite, fraction for an integer or not 0/1 for a binary parameter, unequal array lengths, foreign parameter, a setpoint request of another machine, step_index out of range, bad status',
   '22003': 'setpoint outside [min_value, max_value]',
   '22P02': 'malformed input the server could not parse (e.g. a string that is not a uuid)',
   '22007': 'a malformed timestamp (PostgreSQL, before the RPC runs)',
@@ -15,9 +15,9 @@ export const ERROR_CODES = {
   '22P05': 'a NUL byte (\\u0000) in JSON text (PostgreSQL)',
   P0002: 'not found: parameter, machine, process, recipe, command or step',
   '42501': 'the caller may not operate the machine (needs the operator role)',
-  '55000': 'wrong state: parameter not writable or inactive, component deactivated, process not running, machine unavailable, command not runnable',
+  '55000': 'wrong state: parameter not writable or inactive, component deactivated, process not running, machine unavailable, command not runnable, a setpoint request acked before it was claimed, applied_value written by anything but an ack or a PLC report',
   '40001': 'expected_version given and the parameter is at another version (read again, then retry)',
-  '23505': 'already exists: the machine is already running a process, a step_index was already executed, or a request_id was used for another parameter',
+  '23505': 'already exists: the machine is already running a process, a step_index was already executed, a request_id was used for another parameter, or a setpoint request was already acked with another outcome',
   '23514': 'a row breaks a check constraint (direct table writes); an invalid command names its rule as the constraint, with a hint saying what a valid command looks like',
   '23503': 'a row breaks a foreign key (direct table writes)',
   // Run control and controllers (supabase/migrations/20261204300100_run_control_schema.sql)
@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   ALD_BUFFER_FULL: 'the recorder buffer reached maxBufferedRows; the refused tick is counted in dropped',
   ALD_JOURNAL_FULL: 'the journal holds maxPendingBytes not yet drained (a long outage); the refused tick is counted in droppedRows; steps are still journaled',
   'ALD_HTTP_<status>': 'the API answered an HTTP error without a SQLSTATE (e.g. ALD_HTTP_401 for a rejected JWT, ALD_HTTP_404 for an unknown function)',
+  ALD_HANDLER: 'a setpoints.subscribe handler threw or returned outcomes that do not match its requests; nothing was acked (the requests are delivered again after their claim timeout)',
   ALD_UNEXPECTED: 'an error the SDK does not recognise (a bug, or a reply of an unexpected shape); see cause',
 } as const;
 

@@ -2,7 +2,8 @@
 //   latest(machineId)  get_latest_readings: the machine's last tick, one row per parameter
 //   range({...})       get_readings: a chart's worth of points per parameter over a window; the
 //                      raw points when the window holds at most maxPoints ticks, else buckets
-//                      with their min, max and mean. Read-only calls, retried after a lost
+//                      (aligned to the epoch, a width from a fixed ladder) with their min, max
+//                      and mean. Read-only calls, retried after a lost
 //                      connection (they change nothing).
 import { invalidArgument } from './errors.ts';
 import type { RpcClient } from './rpc-client.ts';

@@ -100,3 +100,40 @@ export interface ProcessSummary {
   error_message: string | null;
   replayed: boolean;
 }
+
+export type SetpointRequestStatus = Enums<'setpoint_request_status'>;
+
+/** A row of public.setpoint_requests: one accepted change of a desired setpoint on its way to the PLC. */
+export type SetpointRequest = Tables<'setpoint_requests'>;
+
+/** A request as claim_setpoint_requests returns it: with what the controller needs to write the PLC. */
+export interface ClaimedSetpoint {
+  request_id: string;
+  parameter_id: string;
+  value: number;
+  version: number;
+  source: ChangeSource;
+  reason: string | null;
+  requested_by: string | null;
+  created_at: string;
+  /** More than 1: delivered again after a claim timed out (a controller died between claim and ack). */
+  claim_count: number;
+  claim_expires_at: string;
+  parameter_name: string;
+  component_id: string;
+  data_type: ParameterDataType;
+  /** null: the parameter is not wired to a PLC address; fail the request. */
+  write_modbus_address: number | null;
+  write_modbus_type: ModbusRegisterType | null;
+  modbus_value_type: ModbusValueType | null;
+  operand: string | null;
+}
+
+/** One row of ack_setpoint_requests' reply. */
+export interface SetpointAck {
+  request_id: string;
+  parameter_id: string;
+  status: SetpointRequestStatus;
+  /** true: this request had already been acked with the same outcome; nothing changed. */
+  replayed: boolean;
+}

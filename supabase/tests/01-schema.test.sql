@@ -135,8 +135,9 @@ select is_empty($$select function_name from own_functions
                                     'private.machine_ids_with_role(public.operator_role)'::regprocedure,
                                     'private.has_machine_role(uuid, public.operator_role)'::regprocedure,
                                     'private.change_role()'::regprocedure,
-                                    'private.raise_error(text, text, text, text)'::regprocedure)$$,
-  'authenticated can execute no private function but the four access helpers the policies call and raise_error (the invoker read RPCs raise through it)');
+                                    'private.raise_error(text, text, text, text)'::regprocedure,
+                                    'private.reading_rollup_coverage(uuid, timestamptz, timestamptz)'::regprocedure)$$,
+  'authenticated can execute no private function but the four access helpers the policies call and raise_error (the invoker read RPCs raise through it), and reading_rollup_coverage (get_readings reads the rollup bookkeeping through it)');
 select is_empty('select * from definer_views',
   'no view in public bypasses RLS by running as its owner');
 
@@ -181,7 +182,8 @@ select results_eq($$select function_name from own_functions
                                       'private.machine_ids_with_role(public.operator_role)'::regprocedure,
                                       'private.has_machine_role(uuid, public.operator_role)'::regprocedure,
                                       'private.change_role()'::regprocedure,
-                                      'private.raise_error(text, text, text, text)'::regprocedure)$$,
+                                      'private.raise_error(text, text, text, text)'::regprocedure,
+                                    'private.reading_rollup_coverage(uuid, timestamptz, timestamptz)'::regprocedure)$$,
   $$values ('private.probe_private()')$$,
   'the private-function check lists a new private function made executable by PUBLIC');
 select is_empty($$select function_name from own_functions

@@ -43,13 +43,12 @@ select throws_ok($$update public.component_parameters set data_type = 'binary', 
                    where id = '00000000-0000-4000-8000-00000000e001'$$,
   '23514', 'new row for relation "component_parameters" violates check constraint "component_parameters_binary_01"',
   'a binary parameter set to 2 is rejected even without limits');
-select throws_ok($$insert into public.component_parameters (component_id, machine_id, name, data_type, min_value, max_value, set_value)
-                   values ('00000000-0000-4000-8000-000000001001', '00000000-0000-4000-8000-000000000001', 'bad_binary', 'binary', 0, 2, 1)$$,
-  '23514', 'new row for relation "component_parameters" violates check constraint "component_parameters_binary_01"',
-  'a binary parameter with limits other than 0..1 is rejected');
-select throws_ok($$update public.component_parameters set is_writable = true where id = '00000000-0000-4000-8000-00000000e001'$$,
-  '23514', 'new row for relation "component_parameters" violates check constraint "component_parameters_writable_has_address"',
-  'a writable parameter without a write address is rejected');
+-- Real plant tables (issue 11): a binary flag with odd limits is stored, its value is still 0/1.
+select lives_ok($$insert into public.component_parameters (component_id, machine_id, name, data_type, min_value, max_value, set_value)
+                   values ('00000000-0000-4000-8000-000000001001', '00000000-0000-4000-8000-000000000001', 'odd_binary', 'binary', 0, 2, 1)$$,
+  'a binary parameter with limits other than 0..1 (a real plant''s odd range) is stored');
+select lives_ok($$update public.component_parameters set is_writable = true where id = '00000000-0000-4000-8000-00000000e001'$$,
+  'a writable parameter not yet wired to a write address is stored (its requests are failed by the controller)');
 select throws_ok($$update public.component_parameters set write_modbus_address = 5000, write_modbus_type = 'input_register'
                    where id = '00000000-0000-4000-8000-00000000e001'$$,
   '23514', 'new row for relation "component_parameters" violates check constraint "component_parameters_write_register_writable"',

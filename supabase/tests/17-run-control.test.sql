@@ -409,6 +409,7 @@ insert into public.process_executions (id, machine_id, recipe_snapshot, status, 
 insert into public.process_execution_state (process_id, total_steps) values ('d1600000-0000-4000-8000-000000000001', 1);
 select public.record_readings(m.id, array[(select p.id from public.component_parameters p where p.machine_id = m.id order by p.id limit 1)], array[1.0])
 from public.machines m where m.id in ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002');
+select public.set_parameter_value(md5('ald-demo/bench_heater/temperature_set')::uuid, 41, reason => 'a setpoint request of machine B');
 create temp table published_rows (tbl text, id uuid, machine_id uuid);
 grant select, insert on published_rows to public;
 create function pg_temp.collect() returns void language sql as $$
@@ -420,6 +421,7 @@ create function pg_temp.collect() returns void language sql as $$
   union all select 'process_execution_state', s.process_id, (select e.machine_id from public.process_executions e where e.id = s.process_id)
     from public.process_execution_state s
   union all select 'latest_readings', l.machine_id, l.machine_id from public.latest_readings l
+  union all select 'setpoint_requests', r.id, r.machine_id from public.setpoint_requests r
 $$;
 select pg_temp.collect();
 create temp table all_rows as select * from published_rows;

@@ -122,6 +122,11 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('readings', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.readings (machine_id, ts, layout_version, vals) values ('00000000-0000-4000-8000-000000000001', now() - interval '10 minutes', 1, array[1.0]) $q$, null),
   ('readings', 'table', 'update', 'rrrrra', 'dml', $q$ update public.readings set vals = vals where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   ('readings', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  -- setpoint requests: viewers read; created by the set_value trigger, moved by the controller's RPCs
+  ('setpoint_requests', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.setpoint_requests where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('setpoint_requests', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.setpoint_requests (machine_id, parameter_id, value, version, requested_by_role, source) values ('00000000-0000-4000-8000-000000000001', md5('ald-demo/chamber_heater/kd')::uuid, 1, 1, 'matrix', 'api') $q$, null),
+  ('setpoint_requests', 'table', 'update', 'rrrrra', 'dml', $q$ update public.setpoint_requests set reason = reason where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  ('setpoint_requests', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.setpoint_requests where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   -- a partition, reached directly (PostgREST exposes partitions as tables); the monthly partitions
   -- carry the same grants (asserted at the end)
   ('readings_default', 'table', 'select', 'rrrrra', 'count', $q$ select count(*) from public.readings_default where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
@@ -132,6 +137,14 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('reading_layouts', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.reading_layouts (machine_id, version, parameter_ids) values ('00000000-0000-4000-8000-000000000001', 99, '{}') $q$, null),
   ('reading_layouts', 'table', 'update', 'rrrrra', 'dml', $q$ update public.reading_layouts set created_at = created_at where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   ('reading_layouts', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.reading_layouts where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
+  -- reading_rollups: per-minute rollups, read by the machine's viewers, written by the rollup job (and service_role)
+  ('reading_rollups', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.reading_rollups where machine_id = '00000000-0000-4000-8000-000000000001' $q$,
+   $q$ insert into public.reading_rollups (machine_id, bucket, layout_version, ticks, mins, maxs, sums, counts) values ('00000000-0000-4000-8000-000000000001', '2026-01-01 00:00:00+00', 1, 1, '{1}', '{1}', '{1}', '{1}') $q$),
+  ('reading_rollups', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.reading_rollups (machine_id, bucket, layout_version, ticks, mins, maxs, sums, counts) values ('00000000-0000-4000-8000-000000000001', '2026-01-01 00:00:00+00', 1, 1, '{1}', '{1}', '{1}', '{1}') $q$, null),
+  ('reading_rollups', 'table', 'update', 'rrrrra', 'dml', $q$ update public.reading_rollups set ticks = ticks where machine_id = '00000000-0000-4000-8000-000000000001' $q$,
+   $q$ insert into public.reading_rollups (machine_id, bucket, layout_version, ticks, mins, maxs, sums, counts) values ('00000000-0000-4000-8000-000000000001', '2026-01-01 00:00:00+00', 1, 1, '{1}', '{1}', '{1}', '{1}') $q$),
+  ('reading_rollups', 'table', 'delete', 'rrrrra', 'dml', $q$ delete from public.reading_rollups where machine_id = '00000000-0000-4000-8000-000000000001' $q$,
+   $q$ insert into public.reading_rollups (machine_id, bucket, layout_version, ticks, mins, maxs, sums, counts) values ('00000000-0000-4000-8000-000000000001', '2026-01-01 00:00:00+00', 1, 1, '{1}', '{1}', '{1}', '{1}') $q$),
   ('latest_readings', 'table', 'select', 'raaafa', 'count', $q$ select count(*) from public.latest_readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$, null),
   ('latest_readings', 'table', 'insert', 'rrrrra', 'dml', $q$ insert into public.latest_readings (machine_id, ts, layout_version, vals) values ('00000000-0000-4000-8000-000000000001', now(), 1, '{}') $q$,
    $q$ delete from public.latest_readings where machine_id = '00000000-0000-4000-8000-000000000001' $q$),
@@ -157,6 +170,11 @@ insert into checks (object, object_kind, action, expected, kind, sql, setup) val
   ('complete_process', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.complete_process(@pid) $q$, null),
   -- security invoker: each journaled call runs through its RPC's own checks; 42501 fails the whole batch
   ('apply_journal', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.apply_journal(jsonb_build_array(jsonb_build_object('kind', 'advance_step', 'args', jsonb_build_object('process_id', @pid, 'step_id', '00000000-0000-4000-8000-000000003102', 'step_index', 1)))) $q$, null),
+  ('get_setpoint_requests', 'function', 'execute', 'raaafa', 'count', $q$ select count(*) from public.get_setpoint_requests('00000000-0000-4000-8000-000000000001') $q$, null),
+  ('claim_setpoint_requests', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.claim_setpoint_requests('00000000-0000-4000-8000-000000000001') $q$, null),
+  ('ack_setpoint_requests', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.ack_setpoint_requests('00000000-0000-4000-8000-000000000001', array['e0000000-0000-4000-8000-000000000011']::uuid[], array[true]) $q$,
+   $q$ select count(*) from public.claim_setpoint_requests('00000000-0000-4000-8000-000000000001') $q$),
+  ('report_plc_values', 'function', 'execute', 'rraara', 'count', $q$ select public.report_plc_values('00000000-0000-4000-8000-000000000001', array[md5('ald-demo/chamber_heater/kp')::uuid], array[4.5]) $q$, null),
   -- run control: operators issue pause/resume/stop, the controller applies and confirms commands
   ('issue_run_command', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from public.issue_run_command('00000000-0000-4000-8000-000000000001', 'pause_recipe') $q$, null),
   ('apply_run_command', 'function', 'execute', 'rraara', 'count', $q$ select count(*) from (select public.apply_run_command('e0000000-0000-4000-8000-000000000002')) x $q$,
@@ -203,6 +221,10 @@ begin
   insert into public.readings (machine_id, ts, layout_version, process_id, vals)
   values ('00000000-0000-4000-8000-000000000001', '2000-01-01 00:00:00+00', 1, pid, array[150.5]);
 end $$;
+
+-- A pending setpoint request with a known id for the ack check (the recipe's first step made another).
+insert into public.setpoint_requests (id, machine_id, parameter_id, value, version, requested_by_role, source) values
+  ('e0000000-0000-4000-8000-000000000011', '00000000-0000-4000-8000-000000000001', md5('ald-demo/chamber_heater/ki')::uuid, 1, 1, 'matrix', 'api');
 
 -- Run every check as every identity.
 create temp table outcomes (check_ord integer, identity_ord integer, actual text, detail text, primary key (check_ord, identity_ord));

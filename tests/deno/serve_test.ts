@@ -154,6 +154,11 @@ dbTest('serve: every function starts under `deno serve` against the seeded datab
       assert.equal(res.status, 200, await res.clone().text());
       assert.equal((await res.json()).parameter.set_value, 121);
     },
+    'functions/setpoint-requests/index.ts': async (base) => {
+      const res = await fetch(`${base}?machine_id=${MACHINE_A}`, { headers: auth('viewer') });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.ok(Array.isArray((await res.json()).requests));
+    },
     'functions/record-data/index.ts': async (base) => {
       const res = await fetch(base, {
         method: 'POST',

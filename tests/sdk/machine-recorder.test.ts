@@ -27,8 +27,8 @@ const calls = (db: AldDb, rpc: string) => db.stats().roundTrips[rpc] ?? 0;
 describe.each(TRANSPORTS)('the machine recorder (%s transport)', (transport) => {
   let db: AldDb;
   let reactor: Reactor;
-  /** The first tick, a minute ago (whole seconds). */
-  const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+  /** The first tick, a minute ago (a multiple of 10 s: get_readings' buckets are aligned to the epoch). */
+  const t0 = Math.floor(Date.now() / 10_000) * 10_000 - 60_000;
 
   beforeAll(async () => {
     reactor = await cloneReactor(sql, `machine recorder ${transport}`);
@@ -86,7 +86,7 @@ describe.each(TRANSPORTS)('the machine recorder (%s transport)', (transport) => 
     const after = db.stats().roundTrips;
     expect((after.get_latest_readings ?? 0) - (before.get_latest_readings ?? 0)).toBe(1);
     expect((after.get_readings ?? 0) - (before.get_readings ?? 0)).toBe(1);
-    // 60 ticks into 6 buckets of 10 s, per parameter: values k + i over i = 10b .. 10b + 9
+    // 60 ticks into 6 buckets of 10 s (aligned to the epoch, as t0 is), per parameter: values k + i over i = 10b .. 10b + 9
     expect(points).toHaveLength(12);
     const first = points.filter((p) => p.parameter_id === reactor.parameterIds[1]);
     const k = 1;

@@ -5,7 +5,7 @@
 // number on the page carries its raw value in data-value (format.js), all set in one task.
 import { TimeChart } from './charts.js';
 import { clock, el, fill } from './format.js';
-import { renderCache, renderConnections, renderDoctor, renderLatency, renderMachines, renderRecorder, renderRoundTrips } from './panels.js';
+import { renderCache, renderConnections, renderDoctor, renderLatency, renderMachines, renderRecorder, renderRoundTrips, renderSetpoints } from './panels.js';
 
 const MAX_POINTS = 300;
 const BLUE = '#2563eb';
@@ -134,6 +134,7 @@ function render(s) {
   renderRecorder(s);
   renderConnections(s);
   renderMachines(s);
+  renderSetpoints(s);
   if (s.doctor) renderDoctor(s);
   drawCharts();
   document.body.dataset.snapshotId = String(s.id);

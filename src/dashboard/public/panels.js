@@ -95,6 +95,26 @@ export function renderConnections(s) {
   if (d.configured && d.reachable === false) for (const t of [...document.querySelectorAll('#conn-tiles .tile')].slice(-2)) t.classList.add('stale');
 }
 
+export function renderSetpoints(s) {
+  const q = s.database.setpoints;
+  if (!q) {
+    fill('setpoint-tiles', el('p', { class: 'empty' }, s.database.configured ? 'No setpoint queue in this database.' : 'No database (--db-url).'));
+    fill('setpoint-failures');
+    return;
+  }
+  fill('setpoint-tiles',
+    tile('pending', num('setpoints-pending', q.pending, f.count('requests')), q.oldestOpenMs === null ? 'none open' : ['oldest ', num('setpoints-oldest', q.oldestOpenMs, f.ms)]),
+    tile('being written', num('setpoints-claimed', q.claimed, f.count('requests')), 'claimed by a controller'),
+    tile('overdue claims', num('setpoints-overdue', q.overdue, f.count('requests')), 'past their claim timeout'),
+    tile('failed · last hour', num('setpoints-failed', q.failedLastHour, f.count('requests')), 'the PLC write failed'));
+  const tiles = document.querySelectorAll('#setpoint-tiles .tile');
+  tiles[2]?.classList.toggle('bad', q.overdue > 0);
+  tiles[3]?.classList.toggle('bad', q.failedLastHour > 0);
+  fill('setpoint-failures', table(['failed', 'machine', 'parameter', 'value', 'error'],
+    q.recentFailures.map((x) => el('tr', {}, el('td', {}, clock(x.at)), el('td', {}, x.machine), el('td', {}, x.parameter), el('td', { class: 'num' }, String(x.value)), el('td', {}, x.error))),
+    'No failed setpoint request.'));
+}
+
 export function renderDoctor(s) {
   const dr = s.doctor;
   const panel = document.getElementById('panel-doctor');

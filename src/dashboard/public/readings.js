@@ -116,7 +116,7 @@ async function redraw() {
     }
   }
   const bucket = (to - from) / MAX_POINTS / 1000;
-  $('bucket').textContent = `at most ${MAX_POINTS} points a parameter: raw readings, or buckets of ${bucket < 10 ? bucket.toFixed(1) : Math.round(bucket)} s (min, mean, max)`;
+  $('bucket').textContent = `at most ${MAX_POINTS} points a parameter: raw readings, or buckets of at least ${bucket < 10 ? bucket.toFixed(1) : Math.round(bucket)} s (min, mean, max)`;
   $('mode').textContent = live() ? 'live · last hour' : state.window ? 'zoomed' : 'run';
   $('mode').className = `pill ${live() ? 'pill-ok' : 'pill-wait'}`;
   $('window').textContent = `${new Date(from).toLocaleString()} – ${new Date(to).toLocaleString()}`;

@@ -58,7 +58,14 @@ export function sessionUrlFor(url: string): string {
 
 function placeholder(index: number, type: string): string {
   // jsonb goes over the wire as text: postgres.js would JSON-encode a string a second time.
-  return type === 'jsonb' ? `$${index}::text::jsonb` : `$${index}::${type}`;
+  // boolean[] too (an array literal): postgres.js types a JS array of booleans as one boolean.
+  return type === 'jsonb' || type === 'boolean[]' ? `$${index}::text::${type}` : `$${index}::${type}`;
+}
+
+function param(type: string, value: unknown): unknown {
+  if (type === 'jsonb') return JSON.stringify(value);
+  if (type === 'boolean[]' && Array.isArray(value)) return `{${value.map((b) => (b === null ? 'NULL' : b ? 't' : 'f')).join(',')}}`;
+  return value;
 }
 
 /** The SQL text of one call; it depends only on which arguments are present, so it is cached. */
@@ -118,7 +125,7 @@ export class PostgresTransport implements Transport {
       text = buildSql(rpc, names);
       this.statements.set(key, text);
     }
-    const params = names.map((name) => (types[name] === 'jsonb' ? JSON.stringify(args[name]) : args[name])) as postgres.ParameterOrJSON<never>[];
+    const params = names.map((name) => param(types[name], args[name])) as postgres.ParameterOrJSON<never>[];
 
     const query = this.sql.unsafe(text, params, { prepare: this.prepare });
     let timer: NodeJS.Timeout | undefined;

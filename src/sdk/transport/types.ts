@@ -69,6 +69,13 @@ export const RPC_CATALOG = {
     },
     returns: 'value', readOnly: false,
   },
+  get_setpoint_requests: { args: { machine_id: 'uuid', include_closed: 'boolean', max_rows: 'integer' }, returns: 'set', readOnly: true },
+  claim_setpoint_requests: { args: { machine_id: 'uuid', claimed_by: 'text', claim_timeout_seconds: 'integer' }, returns: 'set', readOnly: false },
+  ack_setpoint_requests: {
+    args: { machine_id: 'uuid', request_ids: 'uuid[]', ok: 'boolean[]', applied_values: 'double precision[]', errors: 'text[]' },
+    returns: 'set', readOnly: false,
+  },
+  report_plc_values: { args: { machine_id: 'uuid', parameter_ids: 'uuid[]', values: 'double precision[]' }, returns: 'value', readOnly: false },
   complete_process: {
     args: { process_id: 'uuid', status: 'public.execution_status', error_message: 'text' },
     returns: 'value', readOnly: false,
