@@ -144,7 +144,8 @@ export function formatSummary(s: DemoSummary): string {
   lines.push(`  round trips: ${s.roundTrips.total} in all = ${Object.entries(rpc).map(([k, v]) => `${k} ${v}`).join(' + ')}`);
   const run = s.perStep.length;
   lines.push(`    (docs/design.md §2: S + T + 2 with S = ${run} steps and T = ${s.points.ticks} ticks is ${run + s.points.ticks + 2}, plus the claim${s.roundTrips.byRpc.register_controller ? ', the registration' : ''}`
-    + `${s.control.length ? ` and ${s.control.reduce((n, c) => n + c.roundTrips, 0)} for ${s.control.length} pause/resume/stop` : ''}; `
+    + `${s.control.length ? `, ${s.control.reduce((n, c) => n + c.roundTrips, 0)} for ${s.control.length} pause/resume/stop` : ''}`
+    + `${rpc.claim_setpoint_requests ? `, ${rpc.claim_setpoint_requests + (rpc.ack_setpoint_requests ?? 0)} for the setpoint queue (claims on each wake or poll, one ack per batch)` : ''}; `
     + `the recorder sent its ${s.points.ticks} ticks in ${recordCalls} calls)`);
   lines.push(`  claim ${ms(s.calls.claimMs)}, start ${ms(s.calls.startMs)}, complete ${ms(s.calls.completeMs)}`);
   for (const c of s.control) {
