@@ -7,6 +7,7 @@
 // throughput is measured over a direct connection and through a proxy with the injected RTT.
 import os from 'node:os';
 import postgres, { type Sql } from 'postgres';
+import { SdkController } from './sdk-controller.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { DEFAULT_SERVER_URL, dropDatabase, prepareDatabase, uniqueDatabaseName } from '../src/database/database.ts';
 import {
@@ -17,7 +18,6 @@ import { Meter } from './meter.ts';
 import { OldController, createOldExecution, endOldExecution, oldRoundTrips } from './old-controller.ts';
 import { createLegacyLayout } from './legacy-layout.ts';
 import type { NewController } from './new-controller.ts';
-import { createNewController } from './controller-factory.ts';
 import { ingestionPlan, measureIngestion, type IngestionResult } from './ingestion.ts';
 import { runRecipe } from './recipe-run.ts';
 import { measureJournaled } from './journaled.ts';
@@ -82,7 +82,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRes
     // The SDK's LISTEN session gets a proxy of its own: its heartbeat must not land in a step's count.
     const listenProxy = await proxy(rttMs);
     const oldSql = client(oldProxy);
-    controller = await createNewController(proxiedUrl(url, newProxy), proxiedUrl(url, listenProxy));
+    controller = await SdkController.create(proxiedUrl(url, newProxy), proxiedUrl(url, listenProxy));
     await controller.warmUp();
     log(`new pattern through: ${controller.implementation === 'sdk' ? 'the SDK (src/index.ts)' : 'direct RPC calls (SDK not available)'}`);
 

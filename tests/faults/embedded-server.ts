@@ -8,11 +8,10 @@ import { bootstrapPlatform, databaseUrl as urlOf, prepareDatabase } from '../../
 import { startEmbedded, type EmbeddedServer as Server } from '../../src/database/embedded.ts';
 
 const DATABASE = 'ald_faults';
-let PASSWORD = '';
 
 function run(cmd: string, args: string[], input?: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { encoding: 'buffer', maxBuffer: 1 << 28, env: { ...process.env, PGPASSWORD: PASSWORD } }, (error, stdout, stderr) => {
+    const child = execFile(cmd, args, { encoding: 'buffer', maxBuffer: 1 << 28 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${cmd} failed: ${stderr.toString().slice(0, 2000) || error.message}`));
       else resolve(stdout);
     });
@@ -35,7 +34,6 @@ export class EmbeddedServer {
   async start(sourceUrl: string): Promise<void> {
     this.server = await startEmbedded({ settings: { fsync: 'off' } });
     const admin = this.server.url;
-    PASSWORD = decodeURIComponent(new URL(admin).password);
     try {
       await bootstrapPlatform(admin, admin); // the roles (cluster-wide) the dump grants to
       const sql = postgres(admin, { max: 1, onnotice: () => {} });
