@@ -9,7 +9,7 @@
 // 1 Hz, default one hour = 493 200 readings) into both, one RPC call per tick, and prints
 // pg_total_relation_size per reading (heap, TOAST and indexes over all partitions) and readings
 // per second of server time for each (the two interleaved tick by tick, so that both see the same
-// load on a shared machine). Today's bytes include the per-minute rollups (public.reading_rollups)
+// load on a shared machine). Today's bytes include the rollups (public.reading_rollups: per minute and the coarser levels)
 // of the recorded hour. Exit 1 if the new layout takes more than 16 bytes a reading.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -97,8 +97,9 @@ async function main() {
         end loop;
         insert into bench_old.results (layout, seconds) values ('previous', spent[1]), ('now', spent[2]);
       end $$`).simple();
-    // The per-minute rollups pg_cron keeps (private.rollup_readings, every minute), counted in the
-    // bytes: the first run announces the closed minutes, the second rolls them up.
+    // The rollups pg_cron keeps (private.rollup_readings, every minute: the minutes, then the
+    // coarser levels), counted in the bytes: the first run announces the closed minutes, the
+    // second rolls them up.
     await sql.unsafe(`select private.rollup_readings()`);
     await sql.unsafe(`select private.rollup_readings()`);
     await sql.unsafe(`vacuum (analyze)`);
@@ -115,7 +116,7 @@ async function main() {
     console.log('| layout | readings | on disk (heap + TOAST + indexes) | bytes / reading | ingestion (readings/s, server time) |');
     console.log('|---|---:|---:|---:|---:|');
     for (const r of rows) {
-      const label = r.layout === 'now' ? 'readings: one row per machine tick, arrays by layout, with per-minute rollups' : 'previous: one row per (process, parameter, ts)';
+      const label = r.layout === 'now' ? 'readings: one row per machine tick, arrays by layout, with rollups' : 'previous: one row per (process, parameter, ts)';
       console.log(`| ${label} | ${fmt(r.readings)} | ${(r.bytes / 1e6).toFixed(1)} MB | ${(r.bytes / r.readings).toFixed(1)} | ${fmt(r.readings / r.seconds)} |`);
     }
     const [prev, now] = rows;

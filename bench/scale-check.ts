@@ -71,9 +71,10 @@ async function load(url: string): Promise<{ loadSeconds: string; vacuumSeconds: 
     // What autovacuum would long have done to this history: statistics, visibility map, hint bits.
     await sql.unsafe('vacuum (analyze)');
     const vacuumSeconds = seconds(t);
-    // The per-minute rollups pg_cron keeps current every minute (private.rollup_readings), built
-    // here for the whole history at once: the first run announces the closed minutes, the
-    // second rolls them up (the last minute or two stay raw, as in service).
+    // The rollups pg_cron keeps current every minute (private.rollup_readings: the minutes, then
+    // the coarser levels from 2 minutes to 1 day), built here for the whole history at once: the
+    // first run announces the closed minutes, the second rolls them up (the last minute or two
+    // stay raw, as in service).
     t = Date.now();
     await sql.unsafe(`set work_mem = '256MB'`);
     await sql.unsafe('select private.rollup_readings()');
@@ -333,7 +334,7 @@ function report(ctx: {
     `**${fmt(counts.readings)} readings** in ${fmt(counts.ticks)} ticks (${server.data_points_size}) in ${partitions.length} partitions: ` +
     partitions.map((p) => `${p.partition} ${fmt(p.rows)} ticks`).join(', ') + '.');
   out.push(`- **Load**: ${ctx.load.loadSeconds} s (bench/scale-data.sql), then \`vacuum (analyze)\` ${ctx.load.vacuumSeconds} s, ` +
-    `then the per-minute rollups of the whole history (two runs of \`private.rollup_readings()\`, work_mem 256MB) ${ctx.load.rollupSeconds} s: ` +
+    `then the rollups of the whole history, per minute and the levels from 2 minutes to 1 day (two runs of \`private.rollup_readings()\`, work_mem 256MB) ${ctx.load.rollupSeconds} s: ` +
     `${fmt(ctx.load.rollupRows)} rows (${server.rollups_size}).`, '');
 
   const table = (rows: Timing[]) => {
