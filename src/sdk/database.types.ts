@@ -735,6 +735,7 @@ export type Database = {
           process_id: string | null
           sums: number[]
           ticks: number
+          width: number
         }
         Insert: {
           bucket: string
@@ -747,6 +748,7 @@ export type Database = {
           process_id?: string | null
           sums: number[]
           ticks: number
+          width?: number
         }
         Update: {
           bucket?: string
@@ -759,6 +761,7 @@ export type Database = {
           process_id?: string | null
           sums?: number[]
           ticks?: number
+          width?: number
         }
         Relationships: [
           {

@@ -1,12 +1,14 @@
--- Per-minute rollups (20261204600000..20261204600300): private.rollup_readings rolls up the closed
--- minutes; get_readings reads them for the whole minutes of a window and the raw readings for the
--- rest, and answers exactly what a plain SQL aggregate over the narrow view answers: whole-minute
--- windows, windows that cut a bucket and a minute at both ends, a run's ticks only, parameters of
+-- Rollups (20261204600000..20261204600300, levels 20261207100000): private.rollup_readings rolls up
+-- the closed minutes, then the closed buckets of the coarser levels (2 minutes .. 1 day); get_readings
+-- reads the level of its bucket width for the whole buckets of a window (grouping the buckets of
+-- more than one row, and widths over a day from the 1-day level), the minutes for the cut ones
+-- and the raw readings for the rest, and answers exactly what a plain SQL aggregate over the
+-- narrow view answers: whole-minute windows, windows that cut a bucket and a minute at both ends, a run's ticks only, parameters of
 -- two layout versions, nulls; a late tick into a rolled-up minute (stale until the next run);
 -- retention takes the rollups with the readings.
 --   reactor A 00000000-0000-4000-8000-000000000001; viewer ...101
 begin;
-select plan(24);
+select plan(32);
 \ir helpers/identities.sql
 
 -- Ten minutes of ticks, one a second, from a whole hour three hours ago: temperature (t) a saw
@@ -55,6 +57,11 @@ select is(
        lateral (values (1, case when g % 7 = 0 then null else 100 + (g % 11) * 0.5 end), (2, (g % 2)::float8), (3, (g % 37) * 0.25)) v(k, x)),
     (select array_agg((pg_temp.ids()).t0 + make_interval(secs => g) order by g) from generate_series(300, 599) g)),
   300, 'five more with a third parameter, in another order (a new layout version)');
+select is(
+  public.record_readings((pg_temp.ids()).a, array[(pg_temp.ids()).t],
+    (select array_agg((g % 13) * 0.5 order by g) from generate_series(0, 179) g),
+    (select array_agg(date_trunc('day', now()) - interval '10 days' + interval '1 hour' + make_interval(secs => g) order by g) from generate_series(0, 179) g)),
+  180, 'and three minutes of one parameter ten days ago');
 select pg_temp.logout();
 
 select is(private.rollup_readings(), 0, 'the first run of the rollup job only announces the minutes closed so far');
@@ -65,12 +72,27 @@ select is(
   10, 'each of the ten minutes has rollups');
 select is(
   (select count(*)::integer from public.reading_rollups
-   where machine_id = (pg_temp.ids()).a and bucket = (pg_temp.ids()).t0 + interval '2 minutes'),
+   where machine_id = (pg_temp.ids()).a and width = 60 and bucket = (pg_temp.ids()).t0 + interval '2 minutes'),
   2, 'the minute the run starts in has a row outside the run and a row of the run');
 select is(
   (select sum(ticks)::integer from public.reading_rollups
-   where machine_id = (pg_temp.ids()).a and bucket >= (pg_temp.ids()).t0 and bucket < (pg_temp.ids()).t0 + interval '10 minutes'),
+   where machine_id = (pg_temp.ids()).a and width = 60 and bucket >= (pg_temp.ids()).t0 and bucket < (pg_temp.ids()).t0 + interval '10 minutes'),
   600, 'the rollups count every tick once');
+select is(
+  (select array_agg(distinct s.n) from (select sum(ticks)::integer as n from public.reading_rollups
+     where machine_id = (pg_temp.ids()).a and width <= 3600 and bucket >= (pg_temp.ids()).t0 and bucket < (pg_temp.ids()).t0 + interval '1 hour'
+     group by width) s)
+  || array[(select count(distinct width)::integer from public.reading_rollups
+            where machine_id = (pg_temp.ids()).a and bucket >= (pg_temp.ids()).t0 and bucket < (pg_temp.ids()).t0 + interval '1 hour' and width <= 3600)],
+  array[600, 7], 'the coarser levels (2, 5, 10, 15, 30 minutes, 1 hour) hold the closed buckets, every tick once in each');
+select is(
+  (select count(*)::integer from public.reading_rollups
+   where machine_id = (pg_temp.ids()).a and width = 120 and bucket = (pg_temp.ids()).t0 + interval '2 minutes'),
+  2, 'a level bucket a run starts in has a row outside the run and a row of the run, like its minutes');
+select is(
+  (select count(*)::integer from public.reading_rollups
+   where machine_id = (pg_temp.ids()).a and width = 86400 and bucket > now() - interval '1 day'),
+  0, 'a bucket that has not closed (today) has no level row');
 select is(private.rollup_readings(), 0, 'a third run in the same minute finds nothing new');
 
 select pg_temp.login_as('00000000-0000-4000-8000-000000000101');
@@ -102,6 +124,37 @@ select results_eq(
   $$ select * from pg_temp.expected(array[(pg_temp.ids()).t],
                                     (pg_temp.ids()).t0 + interval '30 seconds', (pg_temp.ids()).t0 + interval '9 minutes', 600) $$,
   'one point: a ten-minute bucket cut by the window on both sides');
+select results_eq(
+  $$ select * from public.get_readings((pg_temp.ids()).a, array[(pg_temp.ids()).p, (pg_temp.ids()).v, (pg_temp.ids()).t],
+                                       (pg_temp.ids()).t0, (pg_temp.ids()).t0 + interval '10 minutes', 5) $$,
+  $$ select * from pg_temp.expected(array[(pg_temp.ids()).p, (pg_temp.ids()).v, (pg_temp.ids()).t],
+                                    (pg_temp.ids()).t0, (pg_temp.ids()).t0 + interval '10 minutes', 120) $$,
+  'whole two-minute buckets from the 2-minute level, two of them holding a run''s start or end (two rows each): equal to the plain aggregate');
+select results_eq(
+  $$ select * from public.get_readings((pg_temp.ids()).a, array[(pg_temp.ids()).t, (pg_temp.ids()).p],
+                                       (pg_temp.ids()).t0 - interval '1 hour', (pg_temp.ids()).t0 + interval '2 hours', 3) $$,
+  $$ select * from pg_temp.expected(array[(pg_temp.ids()).t, (pg_temp.ids()).p],
+                                    (pg_temp.ids()).t0 - interval '1 hour', (pg_temp.ids()).t0 + interval '2 hours', 3600) $$,
+  'hour buckets from the 1-hour level: equal to the plain aggregate');
+select results_eq(
+  $$ select * from public.get_readings((pg_temp.ids()).a, array[(pg_temp.ids()).t],
+                                       date_bin('8 days', now() - interval '30 days', 'epoch'), date_bin('8 days', now() - interval '30 days', 'epoch') + interval '24 days', 3) $$,
+  $$ select * from pg_temp.expected(array[(pg_temp.ids()).t],
+                                    date_bin('8 days', now() - interval '30 days', 'epoch'), date_bin('8 days', now() - interval '30 days', 'epoch') + interval '24 days', 691200) $$,
+  'eight-day buckets, grouped from the 1-day level rows: equal to the plain aggregate');
+select pg_temp.logout();
+update public.reading_rollups set maxs = array_fill(1000::float8, array[cardinality(maxs)])
+  where machine_id = (pg_temp.ids()).a and width = 300 and bucket = (pg_temp.ids()).t0 + interval '5 minutes';
+select pg_temp.login_as('00000000-0000-4000-8000-000000000101');
+select is(
+  (select array_agg(max_value order by ts) from public.get_readings((pg_temp.ids()).a, array[(pg_temp.ids()).t],
+                                                                   (pg_temp.ids()).t0, (pg_temp.ids()).t0 + interval '10 minutes', 2)),
+  array[(select max(value) from public.process_data_points where machine_id = (pg_temp.ids()).a and parameter_id = (pg_temp.ids()).t
+           and ts >= (pg_temp.ids()).t0 and ts < (pg_temp.ids()).t0 + interval '5 minutes'), 1000::float8],
+  'a whole 5-minute bucket of one row is that level row, read as it is (one changed behind its back shows)');
+select pg_temp.logout();
+select private.rollup_level(300, 60, null, null, array[(pg_temp.ids()).a], array[(pg_temp.ids()).t0 + interval '5 minutes']);
+select pg_temp.login_as('00000000-0000-4000-8000-000000000101');
 select is(
   (select sum(samples)::integer from public.get_readings((pg_temp.ids()).a, array[(pg_temp.ids()).p],
                                                          (pg_temp.ids()).t0, (pg_temp.ids()).t0 + interval '10 minutes', 3)),

@@ -4,7 +4,7 @@
 -- plants a redundant index and the design guide's (id) include (...) index inside this rolled-back
 -- transaction, to show that the checks would catch them.
 begin;
-select plan(32);
+select plan(33);
 
 -- Indexes the functions read through ---------------------------------------------------------------
 select has_index('public', 'component_parameters', 'component_parameters_machine_id_component_id_name_idx',
@@ -61,8 +61,11 @@ select hasnt_index('public', 'component_parameters', 'component_parameters_compo
 select is((select array_agg(c.relname::text order by c.relname) from pg_catalog.pg_index i
            join pg_catalog.pg_class c on c.oid = i.indexrelid
            where i.indrelid = 'public.readings'::regclass),
-  array['readings_machine_id_layout_version_idx', 'readings_pkey', 'readings_process_id_idx'],
-  'readings carries its key and the indexes of its foreign keys only: every further index would be paid by every recorded tick');
+  array['readings_machine_id_layout_version_idx', 'readings_pkey', 'readings_process_id_idx', 'readings_ts_brin_idx'],
+  'readings carries its key, the indexes of its foreign keys, and a BRIN on ts for the rollup job only: every further index would be paid by every recorded tick');
+select is((select am.amname::text from pg_catalog.pg_class c join pg_catalog.pg_am am on am.oid = c.relam
+           where c.oid = 'public.readings_ts_brin_idx'::regclass),
+  'brin', 'the rollup job''s index on readings (ts) is a BRIN: a few pages per partition, no b-tree entry per tick');
 
 -- The checks, as views so that they can be asked again after planting an index -------------------------
 
