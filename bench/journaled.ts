@@ -12,6 +12,8 @@
 //           drained (time until flush() resolves), and the same ticks through db.recorder()
 //           (time until its flush() resolves), both through the proxy at the injected RTT. Each
 //           backlog is built in one synchronous loop, so its drain starts with all of it pending.
+//           Then the same for the machine's ticks outside a run: journal.recorder() against
+//           db.recorder() (record_readings).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +44,8 @@ export interface DrainThroughput {
   recorder: number;
   journalCalls: number;
   recorderCalls: number;
+  /** The same ticks as the machine's (no run): journal.recorder() vs db.recorder(), rows/s and calls. */
+  machine: { journal: number; recorder: number; journalCalls: number; recorderCalls: number };
 }
 
 export interface JournaledResult {
@@ -169,10 +173,39 @@ export async function measureJournaled(options: {
     await recorder.close();
     await db.process.complete({ processId: plan.process_id });
     const rows = options.ticks * ids.length;
+
+    // The machine's ticks outside a run (record_readings): journal.recorder() vs db.recorder(),
+    // a second backlog each, an hour after the first so that no key repeats.
+    const machineId = options.large.machineId;
+    const base3 = Date.now() - 3_600_000;
+    const journal2 = db.journal({ path: join(dir, 'machine.db') });
+    const jrec = journal2.recorder(machineId);
+    const mj0 = db.stats().roundTrips.apply_journal ?? 0;
+    for (let i = 0; i < options.ticks; i++) jrec.record(tickReadings(i), new Date(base3 + i * 1000));
+    const tm = performance.now();
+    await jrec.flush();
+    const machineJournalSec = (performance.now() - tm) / 1000;
+    const machineJournalCalls = (db.stats().roundTrips.apply_journal ?? 0) - mj0;
+    await jrec.close();
+    journal2.close();
+    const mrec = db.recorder(machineId);
+    const mr0 = db.stats().roundTrips.record_readings ?? 0;
+    for (let i = 0; i < options.ticks; i++) mrec.record(tickReadings(i), new Date(base3 + 1_800_000 + i * 1000));
+    const tm2 = performance.now();
+    await mrec.flush({ timeoutMs: 600_000 });
+    const machineRecorderSec = (performance.now() - tm2) / 1000;
+    const machineRecorderCalls = (db.stats().roundTrips.record_readings ?? 0) - mr0;
+    await mrec.close();
+
     const drain: DrainThroughput = {
       rows, ticks: options.ticks, journal: Math.round(rows / journalSec), recorder: Math.round(rows / recorderSec), journalCalls, recorderCalls,
+      machine: {
+        journal: Math.round(rows / machineJournalSec), recorder: Math.round(rows / machineRecorderSec),
+        journalCalls: machineJournalCalls, recorderCalls: machineRecorderCalls,
+      },
     };
-    log(`  drain of ${rows} rows: journal ${drain.journal} rows/s (${journalCalls} calls), recorder ${drain.recorder} rows/s (${recorderCalls} calls)`);
+    log(`  drain of ${rows} rows: journal ${drain.journal} rows/s (${journalCalls} calls), recorder ${drain.recorder} rows/s (${recorderCalls} calls); ` +
+      `machine ticks: journal ${drain.machine.journal} rows/s (${machineJournalCalls} calls), recorder ${drain.machine.recorder} rows/s (${machineRecorderCalls} calls)`);
     return { steps, reference, drain };
   } finally {
     await Promise.all([db.close(), ref.close()]);

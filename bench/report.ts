@@ -98,7 +98,9 @@ journaled, every step: p50 ${ms(all.p50)} / p95 ${ms(all.p95)} / p99 ${ms(all.p9
     `${j.steps.roundTripsWhileStepping} round trips while stepping; the drain beside them: ${j.steps.drain.roundTrips} round trips for ${j.steps.drain.entries} journal entries` +
     `
 drain of a backlog of ${j.drain.ticks} ticks (${j.drain.rows.toLocaleString('en-US')} rows, large machine) at ${r.rttMs} ms RTT: ` +
-    `journal ${j.drain.journal.toLocaleString('en-US')} rows/s in ${j.drain.journalCalls} calls, recorder ${j.drain.recorder.toLocaleString('en-US')} rows/s in ${j.drain.recorderCalls} calls`;
+    `journal ${j.drain.journal.toLocaleString('en-US')} rows/s in ${j.drain.journalCalls} calls, recorder ${j.drain.recorder.toLocaleString('en-US')} rows/s in ${j.drain.recorderCalls} calls; ` +
+    `the machine's ticks outside a run: journal.recorder ${j.drain.machine.journal.toLocaleString('en-US')} rows/s in ${j.drain.machine.journalCalls} calls, ` +
+    `db.recorder ${j.drain.machine.recorder.toLocaleString('en-US')} rows/s in ${j.drain.machine.recorderCalls} calls`;
 }
 
 export function formatReport(r: BenchResult): string {

@@ -91,6 +91,9 @@ describe('npm run bench (quick, 0 ms RTT)', () => {
     expect(j.steps.drain.roundTrips).toBeLessThanOrEqual(j.steps.drain.entries + 2 * j.steps.runs);
     // 40 ticks × 484 rows: within both row limits per call (recorder 20 000, journal 50 000), one call each way
     expect(j.drain).toMatchObject({ rows: 40 * 484, journalCalls: 1, recorderCalls: 1 });
+    // the machine's ticks (record_readings) through the journal: one call too; db.recorder sends ticks of up to 20 000 rows a call
+    expect(j.drain.machine.journalCalls).toBe(1);
+    expect(j.drain.machine.recorderCalls).toBeGreaterThanOrEqual(1);
     expect(r.targets.find((t) => t.name.startsWith('journaled: round trips'))?.met).toBe(true);
   });
 });

@@ -14,15 +14,15 @@
 //   setpoint acks         db.setpoints.subscribe(machine, handler, { journal }) journals its acks
 //
 // Drain: the oldest entries go in one apply_journal call per batch (steps one call each inside it,
-// consecutive ticks of a process, or of a machine with the same parameters, merged into one slice
-// of typed row arrays), in journal order;
+// consecutive ticks of a run, or of a machine, with the same parameters merged into one
+// record_readings call: the ids once and one time per tick, the values a slice of a float8[]),
+// in journal order;
 // entries are deleted once the database acknowledged them. Every kind is idempotent, so a crash
 // between send and acknowledge resends without duplicating. A transient failure is retried with
 // backoff, forever (the data is on disk); a call the database refuses for good is moved to the
 // journal's `refused` table and reported by a 'refused' event naming its step.
 //
-// Adding a kind: one line in JOURNAL_KINDS below and one `when` branch in public.apply_journal
-// (a new migration replacing the function).
+// Adding a kind: one line in JOURNAL_KINDS below and one `when` branch in public.apply_journal.
 import { AldDbError, closedError, invalidArgument, isTransient } from './errors.ts';
 import { Emitter } from './emitter.ts';
 import { JournalStore, type RecoveryReport, type RefusedEntry, type StoredEntry } from './journal-store.ts';
@@ -39,10 +39,12 @@ import { optionalString, requireObject } from './validate.ts';
 
 /**
  * What the journal knows how to drain, and how each kind batches:
- *   merge 'rows'   consecutive entries of one process become ONE call over a slice of the row arrays
+ *   merge 'rows'   a run's ticks (record_process_data entries): drained like 'ticks' below as
+ *                  record_readings with the run's process_id; entries journaled without their
+ *                  machine (older SDKs) go as ONE record_process_data call over keyed rows
  *   merge 'ticks'  consecutive entries of one machine with the same parameters (in the same order,
- *                  set points or none alike) become ONE record_readings call over a slice of the
- *                  row arrays: whole ticks of np rows each
+ *                  set points or none alike) become ONE record_readings call: the ids once and
+ *                  one time per tick in its args, the values as a slice of the row arrays
  *   merge 'none'   one call each (still inside the one apply_journal round trip of its batch)
  */
 export const JOURNAL_KINDS = {
@@ -166,7 +168,8 @@ function serverError(code: string, message: string, details: string | null = nul
 
 interface Waiter { target: number; resolve: () => void; reject: (e: AldDbError) => void; timer?: NodeJS.Timeout }
 
-interface DrainCall { kind: string; args: Record<string, unknown>; entries: StoredEntry[]; tick?: TickArgs }
+/** kind: the entries' kind (events name it); rpc: the call sent when it differs (a run's ticks as record_readings). */
+interface DrainCall { kind: string; rpc?: string; args: Record<string, unknown>; entries: StoredEntry[]; tick?: TickArgs }
 
 /** The journaled args of a tick (record_process_data: process_id; record_readings: machine_id). */
 interface TickArgs {
@@ -406,12 +409,12 @@ export class Journal extends Emitter<JournalEvents> {
   }
 
   /** The next drain call: the oldest entries, batched per kind. */
-  private nextBatch(): { calls: DrainCall[]; arrays: { ids: string[]; values: (number | null)[]; ts: string[]; setPoints: (number | null)[] | null } } {
+  private nextBatch(): { calls: DrainCall[]; arrays: { ids: (string | null)[]; values: (number | null)[]; ts: (string | null)[]; setPoints: (number | null)[] | null } } {
     const entries = this.store.head(this.options.maxEntriesPerCall);
     const calls: DrainCall[] = [];
-    const ids: string[] = [];
+    const ids: (string | null)[] = [];
     const values: (number | null)[] = [];
-    const ts: string[] = [];
+    const ts: (string | null)[] = [];
     const setPoints: (number | null)[] = [];
     let withSetPoints = false;
     for (const e of entries) {
@@ -420,32 +423,41 @@ export class Journal extends Emitter<JournalEvents> {
         calls.push({ kind: e.kind, args: e.args, entries: [e] });
         continue;
       }
-      // Ticks travel as rows of the typed arrays: one row per reading, with its id and time.
+      // Ticks travel as rows of the typed arrays: one row per reading. A run's rows carry their id
+      // and time (record_process_data); a machine's whole ticks carry only their values there, the
+      // ids once and one time per tick in the call's args (record_readings' rectangular form).
       const t = e.args as unknown as TickArgs;
       if (ids.length > 0 && ids.length + t.ids.length > this.options.maxRowsPerCall) break;
       const last = calls[calls.length - 1];
+      // A run's tick journaled with its machine (every tick since record_readings took process_id)
+      // drains as record_readings with that process_id: the same checks, the rectangular form.
+      // Older entries without machine_id go as record_process_data's keyed rows.
+      const keyed = merge === 'rows' && t.machine_id === undefined;
       const mergeable = last !== undefined && last.kind === e.kind
         && e.seq > this.isolateUntil && last.entries[last.entries.length - 1].seq > this.isolateUntil
-        && (merge === 'rows'
-          ? last.args.process_id === t.process_id
-          // record_readings: whole ticks of the same parameters, in the same order
-          : last.args.machine_id === t.machine_id && last.tick !== undefined && sameIds(last.tick.ids, t.ids)
-            && (last.tick.setPoints === null) === (t.setPoints === null));
+        && (keyed
+          ? last.tick === undefined && last.args.process_id === t.process_id
+          // record_readings: whole ticks of the same machine (and process) and parameters, in the same order
+          : last.tick !== undefined && last.args.machine_id === t.machine_id && last.args.process_id === t.process_id
+            && sameIds(last.tick.ids, t.ids) && (last.tick.setPoints === null) === (t.setPoints === null));
       const from = ids.length + 1;
       for (let i = 0; i < t.ids.length; i++) {
-        ids.push(t.ids[i]);
+        ids.push(keyed ? t.ids[i] : null);
         values.push(t.values[i]);
-        ts.push(t.ts);
+        ts.push(keyed ? t.ts : null);
         setPoints.push(t.setPoints ? t.setPoints[i] : null);
       }
       if (t.setPoints) withSetPoints = true;
       if (mergeable) {
         last.args.to = ids.length;
+        if (!keyed) (last.args.ts as string[]).push(t.ts);
         last.entries.push(e);
-      } else if (merge === 'rows') {
+      } else if (keyed) {
         calls.push({ kind: e.kind, args: { process_id: t.process_id, from, to: ids.length }, entries: [e] });
       } else {
-        calls.push({ kind: e.kind, args: { machine_id: t.machine_id, from, to: ids.length, np: t.ids.length }, entries: [e], tick: t });
+        const args: Record<string, unknown> = { machine_id: t.machine_id, from, to: ids.length, ids: t.ids, ts: [t.ts] };
+        if (t.process_id !== undefined) args.process_id = t.process_id;
+        calls.push({ kind: e.kind, rpc: e.kind === 'record_readings' ? undefined : 'record_readings', args, entries: [e], tick: t });
       }
     }
     return { calls, arrays: { ids, values, ts, setPoints: withSetPoints ? setPoints : null } };
@@ -460,7 +472,7 @@ export class Journal extends Emitter<JournalEvents> {
     try {
       const { calls, arrays } = this.nextBatch();
       batchEntries = calls.reduce((n, c) => n + c.entries.length, 0);
-      const args: Record<string, unknown> = { calls: calls.map((c) => ({ kind: c.kind, args: c.args })) };
+      const args: Record<string, unknown> = { calls: calls.map((c) => ({ kind: c.rpc ?? c.kind, args: c.args })) };
       if (arrays.ids.length > 0) {
         args.parameter_ids = arrays.ids;
         args.values = arrays.values;
@@ -706,7 +718,7 @@ export class JournaledRun {
     if (this.status !== null) throw serverError('55000', 'process is not running', `process ${this.plan.process_id} was completed (${this.status}) in this journal`);
     const tick = toTick(readings, 0, ts === undefined ? this.clock.next() : timestampOf(ts), { nonFinite: 0 });
     if (tick.ids.length === 0) return true;
-    const args = { process_id: this.plan.process_id, ts: tick.ts, ids: tick.ids, values: tick.values, setPoints: tick.setPoints };
+    const args = { process_id: this.plan.process_id, machine_id: this.plan.machine_id, ts: tick.ts, ids: tick.ids, values: tick.values, setPoints: tick.setPoints };
     // A generous estimate of the journaled size (uuid + number per row) to check the limit first.
     if (!this.journal.admitTick(tick.ids.length, tick.ids.length * 60)) return false;
     this.journal.append('record_process_data', args, tick.ids.length);

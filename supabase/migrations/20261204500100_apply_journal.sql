@@ -16,12 +16,13 @@
 --                record_process_data    {process_id, from, to}: a slice (1-based, inclusive) of the four row
 --                                        arrays below, so ticks travel as typed arrays exactly as the
 --                                        recorder sends them (no per-row jsonb parsing)
---                record_readings        {machine_id, from, to, np, process_id?}: a slice of the row arrays
---                                        holding (to - from + 1) / np whole ticks of np parameters each,
---                                        row by row as for record_process_data; the ticks must carry the
---                                        same parameters in the same order and one time per tick
---                                        (22023 otherwise). Sent as record_readings' rectangular form:
---                                        the first tick's ids, the values flat, one time per tick.
+--                record_readings        {machine_id, from, to, ids, ts, process_id?}: whole ticks of a
+--                                        machine in record_readings' rectangular form: ids (the
+--                                        parameters, once) and ts (one time per tick) in args, the
+--                                        values tick by tick in rows from..to of the values (and
+--                                        set_points) arrays, (to - from + 1) = |ids| x |ts| (22023
+--                                        otherwise); the parameter_ids and timestamps of those rows
+--                                        are not read (send nulls): a tick's ids and time travel once.
 -- returns      jsonb array of outcomes, one per call attempted, in order:
 --                {"ok": true, "result": <the RPC's reply>}   (ack_setpoint_requests: its rows as a jsonb array)
 --                {"ok": false, "code": <sqlstate>, "message", "detail", "hint"}   refused for good
@@ -139,28 +140,30 @@ begin
             timestamps => apply_journal.timestamps[slice_from:slice_to],
             set_points => apply_journal.set_points[slice_from:slice_to]));
         when 'record_readings' then
+          -- Whole ticks in record_readings' own rectangular form: the parameters once and one time
+          -- per tick in args, the values tick by tick as a slice of the values (and set_points) row
+          -- arrays; the slice's parameter_ids and timestamps rows are not read (the SDK sends nulls).
           slice_from := (a ->> 'from')::integer;
           slice_to := (a ->> 'to')::integer;
-          np := (a ->> 'np')::integer;
-          rows_n := slice_to - slice_from + 1;
-          if slice_from is null or slice_to is null or np is null or slice_from < 1 or slice_to < slice_from
-             or slice_to > coalesce(cardinality(apply_journal.parameter_ids), 0) or np < 1 or rows_n % np <> 0 then
-            raise exception using errcode = '22023', message = 'record_readings slice out of range',
-              detail = format('call %s: rows %s..%s of %s, %s parameters per tick', i, a ->> 'from', a ->> 'to',
-                coalesce(cardinality(apply_journal.parameter_ids), 0), a ->> 'np');
+          if jsonb_typeof(a -> 'ids') is distinct from 'array' or jsonb_typeof(a -> 'ts') is distinct from 'array' then
+            raise exception using errcode = '22023', message = 'record_readings needs ids and ts arrays',
+              detail = format('call %s: args %s', i, left(a::text, 200)),
+              hint = 'args: {machine_id, from, to, ids: [the parameters, once], ts: [one time per tick]}';
           end if;
-          -- Whole ticks: tick k's rows carry the first tick's ids in order, and one time.
-          if exists (select 1 from generate_series(0, rows_n - 1) o
-                     where apply_journal.parameter_ids[slice_from + o] is distinct from apply_journal.parameter_ids[slice_from + o % np]
-                        or apply_journal.timestamps[slice_from + o] is distinct from apply_journal.timestamps[slice_from + o - o % np]) then
-            raise exception using errcode = '22023', message = 'record_readings slice is not whole ticks',
-              detail = format('call %s: rows %s..%s must be ticks of the same %s parameters, one time per tick', i, slice_from, slice_to, np);
+          np := jsonb_array_length(a -> 'ids');
+          rows_n := slice_to - slice_from + 1;
+          if slice_from is null or slice_to is null or slice_from < 1 or slice_to < slice_from
+             or slice_to > coalesce(cardinality(apply_journal."values"), 0) or np < 1
+             or rows_n <> np * jsonb_array_length(a -> 'ts') then
+            raise exception using errcode = '22023', message = 'record_readings slice out of range',
+              detail = format('call %s: rows %s..%s of %s for %s parameters x %s ticks', i, a ->> 'from', a ->> 'to',
+                coalesce(cardinality(apply_journal."values"), 0), np, jsonb_array_length(a -> 'ts'));
           end if;
           result := to_jsonb(public.record_readings(
             machine_id => (a ->> 'machine_id')::uuid,
-            parameter_ids => apply_journal.parameter_ids[slice_from:slice_from + np - 1],
+            parameter_ids => array(select x::uuid from jsonb_array_elements_text(a -> 'ids') with ordinality as t(x, o) order by o),
             "values" => apply_journal."values"[slice_from:slice_to],
-            timestamps => array(select apply_journal.timestamps[k] from generate_series(slice_from, slice_to, np) k order by k),
+            timestamps => array(select x::timestamptz from jsonb_array_elements_text(a -> 'ts') with ordinality as t(x, o) order by o),
             -- a slice without any set point is sent as none (as the recorder sends such ticks)
             set_points => case when exists (select 1 from unnest(apply_journal.set_points[slice_from:slice_to]) x where x is not null)
                                then apply_journal.set_points[slice_from:slice_to] end,
@@ -201,6 +204,6 @@ begin
 end;
 $$;
 comment on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) is
-  'Applies a controller journal''s backlog in one round trip: calls is a jsonb array of {kind, args} (advance_step, complete_process, apply_run_command, ack_setpoint_requests, and record_process_data or record_readings whose args name a 1-based slice {from, to} of the row arrays, record_readings with np parameters per tick), applied in order, each in its own subtransaction, through the RPCs themselves with the caller''s rights (security invoker). Returns one outcome per attempted call: {ok: true, result} or {ok: false, code, message, detail, hint, transient}; after a transient failure the rest is not attempted. A resent advance_step already applied is answered replayed; an identical resent ack and an applied run command replay. Errors raised for the whole call: 22004 (calls null), 22023 (calls not an array, more than 10000 calls, unequal row arrays), 42501 (the caller may not operate a machine named by a call).';
+  'Applies a controller journal''s backlog in one round trip: calls is a jsonb array of {kind, args} (advance_step, complete_process, apply_run_command, ack_setpoint_requests, record_process_data whose args name a 1-based slice {from, to} of the row arrays, and record_readings whose args carry the ticks'' parameters and times and name the slice of their values), applied in order, each in its own subtransaction, through the RPCs themselves with the caller''s rights (security invoker). Returns one outcome per attempted call: {ok: true, result} or {ok: false, code, message, detail, hint, transient}; after a transient failure the rest is not attempted. A resent advance_step already applied is answered replayed; an identical resent ack and an applied run command replay. Errors raised for the whole call: 22004 (calls null), 22023 (calls not an array, more than 10000 calls, unequal row arrays), 42501 (the caller may not operate a machine named by a call).';
 revoke execute on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) from public, anon;
 grant execute on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) to authenticated, service_role;

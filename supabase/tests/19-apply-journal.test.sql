@@ -116,42 +116,39 @@ select throws_ok(format($$ select public.apply_journal(%L) $$, pg_temp.step_call
 select pg_temp.login_as('00000000-0000-4000-8000-000000000102');
 select is(pg_temp.steps(), 6::bigint, 'and applied nothing');
 
--- A machine's ticks (record_readings): whole ticks as a slice of the row arrays, beside a run's rows --------
+-- A machine's ticks (record_readings): whole ticks, ids and times in args, values in the row arrays --------
 create temp table tick_times as select now() - interval '20 seconds' as t1, now() - interval '19 seconds' as t2, now() - interval '18 seconds' as t3;
 grant select on tick_times to public;
+create function pg_temp.rr_args(f integer, t integer, ids uuid[], ts timestamptz[]) returns jsonb language sql stable as $$
+  select jsonb_build_object('kind', 'record_readings', 'args', jsonb_build_object(
+    'machine_id', '00000000-0000-4000-8000-000000000001', 'from', f, 'to', t, 'ids', to_jsonb(ids), 'ts', to_jsonb(ts)))
+$$;
 insert into outcome select 4, public.apply_journal(
   jsonb_build_array(
-    jsonb_build_object('kind', 'record_readings', 'args', jsonb_build_object('machine_id', '00000000-0000-4000-8000-000000000001', 'from', 1, 'to', 4, 'np', 2)),
+    pg_temp.rr_args(1, 4, array[pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp')], array[t1, t2]),
     jsonb_build_object('kind', 'record_process_data', 'args', jsonb_build_object('process_id', pg_temp.run_id(), 'from', 5, 'to', 5))),
-  array[pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp'),
-        pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp'),
-        pg_temp.param('chamber_heater', 'temperature_read')],
+  array[null, null, null, null, pg_temp.param('chamber_heater', 'temperature_read')],
   array[20.0, 1.5, 21.0, null, 22.0],
-  (select array[t1, t1, t2, t2, t3] from tick_times));
+  array[null, null, null, null, t3])
+from tick_times;
 select is((select o from outcome where n = 4), '[{"ok": true, "result": 2}, {"ok": true, "result": 1}]'::jsonb,
-  'two whole ticks of a machine and a run''s row in one batch: record_readings stores two ticks, record_process_data one row');
+  'two whole ticks of a machine (ids and times once, in args) and a run''s row in one batch: record_readings stores two ticks, record_process_data one row');
 select is((select pg_temp.ticks_at(array[t1, t2, t3]) from tick_times), 3::bigint, 'three ticks are in the readings');
 select ok((select pg_temp.tick_vals(t2) from tick_times) like '%21%', 'the second tick holds its own values (sliced tick by tick)');
 select ok((select pg_temp.tick_vals(t1) from tick_times) not like '% %', 'ticks without set points are stored without set points');
 select is((select public.apply_journal(
-  jsonb_build_array(jsonb_build_object('kind', 'record_readings', 'args', jsonb_build_object('machine_id', '00000000-0000-4000-8000-000000000001', 'from', 1, 'to', 4, 'np', 2))),
-  array[pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp'),
-        pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp')],
-  array[20.0, 1.5, 21.0, null],
-  (select array[t1, t1, t2, t2] from tick_times)) from tick_times),
+  jsonb_build_array(pg_temp.rr_args(1, 4, array[pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp')], array[t1, t2])),
+  array[null, null, null, null]::uuid[], array[20.0, 1.5, 21.0, null], array[null, null, null, null]::timestamptz[]) from tick_times),
   '[{"ok": true, "result": 0}]'::jsonb, 'the same ticks resent store nothing (idempotent on machine and tick time)');
 select is((select pg_temp.ticks_at(array[t1, t2, t3]) from tick_times), 3::bigint, 'still three ticks');
 select is((select public.apply_journal(
-  jsonb_build_array(jsonb_build_object('kind', 'record_readings', 'args', jsonb_build_object('machine_id', '00000000-0000-4000-8000-000000000001', 'from', 1, 'to', 3, 'np', 2))),
-  array[pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp'), pg_temp.param('chamber_heater', 'kp')],
-  array[1.0, 2.0, 3.0], array[now(), now(), now()]) -> 0 ->> 'code'),
-  '22023', 'a slice that is not a whole number of ticks is refused (22023)');
+  jsonb_build_array(pg_temp.rr_args(1, 3, array[pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp')], array[now(), now() - interval '1 second'])),
+  array[null, null, null]::uuid[], array[1.0, 2.0, 3.0], array[null, null, null]::timestamptz[]) -> 0 ->> 'code'),
+  '22023', 'a slice that is not |ids| x |ts| values is refused (22023)');
 select is((select public.apply_journal(
-  jsonb_build_array(jsonb_build_object('kind', 'record_readings', 'args', jsonb_build_object('machine_id', '00000000-0000-4000-8000-000000000001', 'from', 1, 'to', 4, 'np', 2))),
-  array[pg_temp.param('chamber_heater', 'temperature_read'), pg_temp.param('chamber_heater', 'kp'),
-        pg_temp.param('chamber_heater', 'kp'), pg_temp.param('chamber_heater', 'temperature_read')],
-  array[1.0, 2.0, 3.0, 4.0], array[now(), now(), now() - interval '1 second', now() - interval '1 second']) -> 0 ->> 'message'),
-  'record_readings slice is not whole ticks', 'ticks that do not carry the same parameters in the same order are refused (22023)');
+  jsonb_build_array(jsonb_build_object('kind', 'record_readings', 'args', jsonb_build_object('machine_id', '00000000-0000-4000-8000-000000000001', 'from', 1, 'to', 2))),
+  array[null, null]::uuid[], array[1.0, 2.0], array[null, null]::timestamptz[]) -> 0 ->> 'message'),
+  'record_readings needs ids and ts arrays', 'a record_readings call without its ids and times is refused (22023)');
 
 -- Setpoint acks (ack_setpoint_requests): the outcome of a PLC write, journaled -----------------------------
 select is((public.set_parameter_value(pg_temp.param('chamber_heater', 'kp'), 7.5, source => 'operator', reason => 'journal test')).set_value, 7.5::float8,

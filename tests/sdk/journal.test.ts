@@ -84,6 +84,35 @@ describe('a journaled run', () => {
     journal.close();
   });
 
+  it('drains a run\'s ticks as record_readings with its process; ticks journaled without their machine (older SDKs) as keyed rows', async () => {
+    const journal = db.journal({ path: join(dir, 'tick-forms.db') });
+    const run = await journal.start({ machineId: reactor.machineId, recipeId: reactor.recipeId });
+    const t0 = Date.parse(run.plan.started_at) + 1;
+    const ids = reactor.parameterIds.slice(0, 5);
+    const drained: string[] = [];
+    journal.on('applied', (info) => drained.push(info.kind));
+    for (let i = 0; i < 3; i++) run.record(Object.fromEntries(ids.map((id, j) => [id, i * 10 + j])), new Date(t0 + i));
+    // as a journal file written before run ticks carried their machine holds them
+    for (let i = 3; i < 5; i++) {
+      journal.append('record_process_data', {
+        process_id: run.processId, ts: new Date(t0 + i).toISOString(), ids, values: ids.map((_, j) => i * 10 + j), setPoints: null,
+      }, ids.length);
+    }
+    const before = db.stats().roundTrips.apply_journal ?? 0;
+    await journal.flush({ timeoutMs: 20_000 });
+    // both forms in one batch: one round trip
+    expect((db.stats().roundTrips.apply_journal ?? 0) - before).toBe(1);
+    expect(drained).toEqual(['record_process_data', 'record_process_data']);
+    const s = await stored(run.processId);
+    expect(s.points).toEqual({ n: 5 * 5, keys: 5 * 5, stamps: 5 });
+    const [v] = await sql<{ value: number }[]>`
+      select value from public.process_data_points where process_id = ${run.processId} and parameter_id = ${ids[4]} and ts = ${new Date(t0 + 4)}`;
+    expect(v.value).toBe(44);
+    run.complete();
+    await journal.flush({ timeoutMs: 20_000 });
+    journal.close();
+  });
+
   it('refuses locally, with the server\'s SQLSTATE and nothing journaled, what advance_step would refuse', async () => {
     // The recipe's first step sets the chamber to 200 °C: lower its maximum before the start.
     const chamber = reactor.param('chamber_heater/temperature_set');
