@@ -28,7 +28,7 @@ comment on column public.process_data_points.set_point is 'The setpoint in force
 create function private.process_executions_delete_data_points() returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   delete from public.process_data_points d using gone g where d.process_id = g.id;
@@ -53,7 +53,7 @@ language plpgsql
 -- definer: creating and attaching partitions needs the table owner's rights, which service_role
 -- (the only role granted execute) does not have; the partitions are then owned like their parent.
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   first_month date := date_trunc('month', coalesce(from_month, current_date))::date;

@@ -9,7 +9,7 @@
 -- either direction): a version never goes backwards.
 create function private.component_parameters_bump_version() returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   -- component_activated mirrors machine_components.is_activated: only that table's trigger
@@ -37,7 +37,7 @@ create trigger component_parameters_bump_version
 
 create function private.component_parameters_force_initial_version() returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.version := 1;
@@ -57,7 +57,7 @@ create trigger component_parameters_force_initial_version
 create function private.component_parameters_changed() returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   row_ public.component_parameters := case when tg_op = 'DELETE' then old else new end;
@@ -118,7 +118,7 @@ create trigger component_parameters_changed_on_insert_delete
 create function private.machine_components_touch_parameters() returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   update public.component_parameters set component_activated = new.is_activated where component_id = new.id;
@@ -136,7 +136,7 @@ create trigger machine_components_activation_changed
 create function private.machines_create_epoch() returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   insert into public.machine_parameter_epochs (machine_id) values (new.id) on conflict do nothing;
@@ -152,7 +152,7 @@ create trigger machines_create_epoch
 -- updated_at for the other tables that have one.
 create function private.touch_updated_at() returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.updated_at := now();

@@ -14,7 +14,7 @@ create function private.is_service() returns boolean
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   claims text := nullif(current_setting('request.jwt.claims', true), '');
@@ -34,7 +34,7 @@ create function private.machine_ids_with_role(min_role public.operator_role) ret
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return (select coalesce(array_agg(mo.machine_id), '{}')
@@ -50,7 +50,7 @@ create function private.has_machine_role(machine_id uuid, min_role public.operat
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return private.is_service() or exists (
@@ -69,7 +69,7 @@ create function private.lock_process_to_operate(process_id uuid, action text)
 returns public.process_executions
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   pe public.process_executions;
@@ -93,7 +93,7 @@ comment on function private.lock_process_to_operate(uuid, text) is
 create function private.change_role() returns text
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role', session_user::text);
 $$;

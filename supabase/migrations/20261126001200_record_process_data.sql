@@ -19,7 +19,7 @@ create function public.record_process_data(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   n integer := coalesce(cardinality(parameter_ids), 0);

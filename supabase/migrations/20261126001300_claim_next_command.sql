@@ -7,7 +7,7 @@ returns setof public.recipe_commands
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if claim_next_command.machine_id is null then

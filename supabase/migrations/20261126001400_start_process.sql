@@ -9,7 +9,7 @@ create function private.recipe_steps_json(recipe_id uuid, parent_step_id uuid)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(jsonb_agg(step order by seq), '[]'::jsonb)
   from (
@@ -47,7 +47,7 @@ create function private.count_executed_steps(steps jsonb)
 returns bigint
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(sum(
     1 + case when s ->> 'step_type' = 'loop'
@@ -62,7 +62,7 @@ create function private.process_plan(process_id uuid, replayed boolean)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'process_id', e.id,
@@ -95,7 +95,7 @@ create function public.start_process(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   m public.machines;

@@ -7,7 +7,7 @@ create function private.step_config(step_id uuid, step_type public.step_type)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select case step_config.step_type
     when 'valve' then (select jsonb_build_object('valve_number', v.valve_number, 'duration_ms', v.duration_ms)
@@ -27,7 +27,7 @@ create function private.step_reply(st public.process_execution_state, se public.
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'process_id', st.process_id,
@@ -57,7 +57,7 @@ create function public.advance_step(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   pe public.process_executions;

@@ -6,7 +6,7 @@ create function private.process_summary(process_id uuid, replayed boolean)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'process_id', e.id,
@@ -35,7 +35,7 @@ create function public.complete_process(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   pe public.process_executions;
