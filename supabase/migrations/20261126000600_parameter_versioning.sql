@@ -35,18 +35,27 @@ create trigger component_parameters_bump_version
   before update on public.component_parameters
   for each row execute function private.component_parameters_bump_version();
 
+-- A new parameter starts at version 1, or one above the last version its id ever had: a
+-- parameter deleted and inserted again with the same id must not start again at 1, or every cache
+-- that had seen a higher version of the old row (the Edge cache, the SDK's VersionedStore: "a
+-- version never goes backwards") would keep serving the deleted row (issue 14, finding 5). The
+-- floors are kept by a delete trigger in private.parameter_version_floors
+-- (20261204100300_parameter_version_floors.sql). Definer: the floors are private, and an admin
+-- inserting a parameter must not need to read them.
 create function private.component_parameters_force_initial_version() returns trigger
 language plpgsql
+security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  new.version := 1;
+  new.version := coalesce((select f.version from private.parameter_version_floors f where f.parameter_id = new.id), 0) + 1;
   select c.is_activated into new.component_activated from public.machine_components c where c.id = new.component_id;
   new.component_activated := coalesce(new.component_activated, true);
   return new;
 end;
 $$;
-comment on function private.component_parameters_force_initial_version() is 'Trigger: every new parameter starts at version 1 and copies its component''s is_activated.';
+comment on function private.component_parameters_force_initial_version() is
+  'Trigger: a new parameter starts at version 1, or one above the last version of a deleted parameter with the same id (versions never repeat for an id); copies its component''s is_activated.';
 
 create trigger component_parameters_force_initial_version
   before insert on public.component_parameters

@@ -22,6 +22,10 @@ as $$
 $$;
 comment on function private.step_config(uuid, public.step_type) is 'The config of one step as jsonb (valve, purge, parameter or loop fields).';
 
+-- The parameter row only when it belongs to the process's machine (issue 14, finding 2: a config
+-- could once point at another machine's parameter, and a replay then returned that machine's row;
+-- the composite keys of 20261204100100_same_machine_references.sql now make that impossible, and
+-- this filter keeps it so for rows written before them or by a superuser bypassing the keys).
 create function private.step_reply(st public.process_execution_state, se public.step_executions,
                                    config jsonb, parameter public.component_parameters, replayed boolean)
 returns jsonb
@@ -40,10 +44,14 @@ as $$
     'total_steps', st.total_steps,
     'progress_percent', st.progress_percent,
     'config', config,
-    'parameter', case when parameter.id is null then null else to_jsonb(parameter) end,
+    'parameter', case
+      when parameter.id is null then null
+      when parameter.machine_id is distinct from (select e.machine_id from public.process_executions e where e.id = st.process_id) then null
+      else to_jsonb(parameter) end,
     'replayed', replayed);
 $$;
-comment on function private.step_reply(public.process_execution_state, public.step_executions, jsonb, public.component_parameters, boolean) is 'The jsonb reply of advance_step.';
+comment on function private.step_reply(public.process_execution_state, public.step_executions, jsonb, public.component_parameters, boolean) is
+  'The jsonb reply of advance_step; the parameter row only when it belongs to the process''s machine.';
 
 create function public.advance_step(
   process_id uuid,
