@@ -1,9 +1,12 @@
 -- Starting a run in one round trip: creates the execution (with a snapshot of the recipe) and
 -- its progress row, marks the machine running and the command executing, and returns the whole
 -- plan: the recipe's steps in order with their configs, loop children nested, and the machine's
--- parameters, so the controller needs nothing else before its first step. The nested steps come
--- from private.recipe_steps_json (20261204100100_same_machine_references.sql: a sql body is
--- checked when it is created, and it reads recipe_steps.machine_id, added there).
+-- parameters, so the controller needs nothing else before its first step. The call is also the
+-- controller's heartbeat (private.note_controller_seen, 20261204300100_run_control_schema.sql), a
+-- paused run counts as open (issue 13), and starting clears the machine's status_reason (a machine
+-- in error after a lost run can run again). The nested steps come from private.recipe_steps_json
+-- (20261204100100_same_machine_references.sql: a sql body is checked when it is created, and it
+-- reads recipe_steps.machine_id, added there).
 
 -- How many advance_step calls the nested steps make: 1 per step, plus for a loop
 -- iteration_count times its children.
@@ -94,6 +97,9 @@ begin
       format('no machine %s', start_process.machine_id));
   end if;
 
+  -- The controller is alive: this call is its heartbeat (no extra round trip).
+  perform private.note_controller_seen(m.id);
+
   -- A retried start whose first attempt committed returns the same execution. Looked up after the
   -- machine lock: a retry that overlaps its still-running first attempt waits for it here and then
   -- replays, instead of finding the machine running and failing with 23505.
@@ -121,7 +127,7 @@ begin
         detail = format('command %s is %s', cmd.id, cmd.command_type);
     end if;
     if cmd.process_id is not null then
-      if exists (select 1 from public.process_executions e where e.id = cmd.process_id and e.status = 'running') then
+      if exists (select 1 from public.process_executions e where e.id = cmd.process_id and e.status in ('running', 'paused')) then
         return private.process_plan(cmd.process_id, true);
       end if;
       perform private.raise_error('55000',
@@ -145,7 +151,7 @@ begin
       hint = 'pass recipe_id, or the command_id of a start_recipe command';
   end if;
   if m.status in ('running', 'paused') or exists (
-    select 1 from public.process_executions e where e.machine_id = m.id and e.status = 'running'
+    select 1 from public.process_executions e where e.machine_id = m.id and e.status in ('running', 'paused')
   ) then
     raise exception using errcode = '23505', message = 'machine is already running a process',
       detail = format('machine %s is running process %s', m.id, m.current_process_id),
@@ -199,7 +205,7 @@ begin
   returning id into pid;
 
   insert into public.process_execution_state (process_id, total_steps) values (pid, total);
-  update public.machines x set status = 'running', current_process_id = pid where x.id = m.id;
+  update public.machines x set status = 'running', current_process_id = pid, status_reason = null where x.id = m.id;
   if cmd.id is not null then
     update public.recipe_commands c
     set status = 'executing', process_id = pid, claimed_at = coalesce(c.claimed_at, now()),
