@@ -19,7 +19,6 @@ alter table public.process_executions enable row level security;
 alter table public.process_execution_state enable row level security;
 alter table public.step_executions enable row level security;
 alter table public.parameter_changes enable row level security;
-alter table public.process_data_points enable row level security;
 
 -- machines -------------------------------------------------------------------------------------
 create policy machines_viewer_select on public.machines for select to authenticated
@@ -150,7 +149,7 @@ create policy recipe_commands_operator_cancel on public.recipe_commands for upda
   using (machine_id = any ((select private.machine_ids_with_role('operator'))::uuid[]) and status = 'pending')
   with check (machine_id = any ((select private.machine_ids_with_role('operator'))::uuid[]) and status in ('pending', 'cancelled'));
 
--- executions, progress, audits and data: read-only for viewers; written by the controller's RPCs
+-- executions, progress and audits: read-only for viewers; written by the controller's RPCs
 create policy process_executions_viewer_select on public.process_executions for select to authenticated
   using (machine_id = any ((select private.machine_ids_with_role('viewer'))::uuid[]));
 create policy process_execution_state_viewer_select on public.process_execution_state for select to authenticated
@@ -159,5 +158,3 @@ create policy step_executions_viewer_select on public.step_executions for select
   using (process_id in (select p.id from public.process_executions p));
 create policy parameter_changes_viewer_select on public.parameter_changes for select to authenticated
   using (machine_id = any ((select private.machine_ids_with_role('viewer'))::uuid[]));
-create policy process_data_points_viewer_select on public.process_data_points for select to authenticated
-  using (process_id in (select p.id from public.process_executions p));
