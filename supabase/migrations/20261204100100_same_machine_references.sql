@@ -108,8 +108,7 @@ where c.recipe_id is not null
 alter table public.recipe_commands drop constraint recipe_commands_recipe_id_fkey;
 alter table public.recipe_commands add constraint recipe_commands_recipe_id_fkey
   foreign key (recipe_id, machine_id) references public.recipes (id, machine_id) on delete set null (recipe_id);
-drop index public.recipe_commands_recipe_id_idx;
-create index recipe_commands_recipe_id_idx on public.recipe_commands (recipe_id, machine_id);
+-- (covered by recipe_commands_recipe_id_idx (recipe_id, machine_id), 20261126000400_process.sql)
 
 -- start_process's plan (20261126001400_start_process.sql): the nested steps below parent_step_id
 -- (null: top level) as a jsonb array, in sequence order. Each step: {id, name, step_type,
