@@ -16,7 +16,12 @@ export { ReadingsApi } from './sdk/readings-api.ts';
 export type { LatestReading, ReadingPoint, RangeOptions } from './sdk/readings-api.ts';
 export type { Reading, Readings } from './sdk/recorder-ticks.ts';
 export { Journal, JournaledRun, JOURNAL_KINDS } from './sdk/journal.ts';
-export type { JournalOptions, JournalEvents, JournalKind, JournalState, JournalAdvanceOptions, LocalStepReply, RefusedInfo, RunState } from './sdk/journal.ts';
+export type {
+  AppliedInfo, JournalOptions, JournalEvents, JournalKind, JournalState, JournalAdvanceOptions, LocalStepReply, RefusedInfo, RunState,
+} from './sdk/journal.ts';
+export { RunControl } from './sdk/journal-control.ts';
+export type { RunControlOptions, RunControlEvents, RunControlState } from './sdk/journal-control.ts';
+export { JournaledRecorder } from './sdk/journal-recorder.ts';
 export type { RecoveryReport, RefusedEntry } from './sdk/journal-store.ts';
 export type { SetParameterOptions, BulkReadOptions } from './sdk/parameters-api.ts';
 export type { StartOptions, AdvanceOptions, CompleteOptions } from './sdk/process-api.ts';

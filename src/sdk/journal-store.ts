@@ -123,6 +123,7 @@ export class JournalStore {
   private readonly selectHead: StatementSync;
   private readonly deleteOne: StatementSync;
   private readonly insertRefused: StatementSync;
+  private readonly selectAcks: StatementSync;
   private closed = false;
   /** Commits since the last checkpoint: SQLite's automatic checkpoint is off (see checkpoint()). */
   private commits = 0;
@@ -155,6 +156,8 @@ export class JournalStore {
         at text not null
       );
       create table if not exists meta (key text primary key, value text not null);
+      -- The setpoint acks still pending (few; a partial index costs the ticks and steps nothing).
+      create index if not exists entries_acks on entries (seq) where kind = 'ack_setpoint_requests';
     `);
     this.insert = this.db.prepare('insert into entries (kind, args, rows, bytes, at) values (?, ?, ?, ?, ?)');
     this.setMeta = this.db.prepare('insert into meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value');
@@ -162,6 +165,7 @@ export class JournalStore {
     this.selectHead = this.db.prepare('select seq, kind, args, rows, bytes from entries where seq > ? order by seq limit ?');
     this.deleteOne = this.db.prepare('delete from entries where seq = ?');
     this.insertRefused = this.db.prepare('insert or replace into refused (seq, kind, args, code, message, detail, at) values (?, ?, ?, ?, ?, ?, ?)');
+    this.selectAcks = this.db.prepare(`select seq, kind, args, rows, bytes from entries where kind = 'ack_setpoint_requests' order by seq`);
     const totals = this.db.prepare('select count(*) as n, coalesce(sum(rows), 0) as r, coalesce(sum(bytes), 0) as b, coalesce(max(seq), 0) as m from entries').get() as
       { n: number; r: number; b: number; m: number };
     this.pendingEntries = Number(totals.n);
@@ -197,8 +201,14 @@ export class JournalStore {
     return this.lastSeq;
   }
 
-  /** Sets meta keys in one durable transaction. */
-  writeMeta(meta: Record<string, string>): void {
+  /**
+   * Sets meta keys in one transaction: durable when it returns, or with `durable: false` not
+   * fsynced (it survives a killed process, and power loss makes it as old as the last synced
+   * commit: for state that may be lost that way, see RunControl's claim key).
+   */
+  writeMeta(meta: Record<string, string>, options: { durable?: boolean } = {}): void {
+    const durable = options.durable ?? true;
+    if (!durable) this.db.exec('pragma synchronous = off');
     this.db.exec('begin immediate');
     try {
       for (const [k, v] of Object.entries(meta)) this.setMeta.run(k, v);
@@ -206,7 +216,16 @@ export class JournalStore {
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('rollback');
       throw error;
+    } finally {
+      if (!durable) this.db.exec('pragma synchronous = full');
     }
+  }
+
+  /** The pending setpoint acks (entries of kind ack_setpoint_requests), oldest first. */
+  pendingAcks(): StoredEntry[] {
+    return (this.selectAcks.all() as { seq: number; kind: string; args: string; rows: number; bytes: number }[]).map((r) => ({
+      seq: Number(r.seq), kind: r.kind, args: JSON.parse(r.args) as Record<string, unknown>, rows: Number(r.rows), bytes: Number(r.bytes),
+    }));
   }
 
   /**

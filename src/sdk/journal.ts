@@ -8,22 +8,30 @@
 //                         server would (step order, min/max/writable/type), journaled, returned
 //   run.record(readings)  0 round trips: one journal entry per tick
 //   run.complete()        0 round trips: journaled
+//   run.control()         run control (pause/resume/stop) claimed in the background and applied
+//                         between steps (src/sdk/journal-control.ts): `await control.between()`
+//   journal.recorder(id)  the machine's recorder, journaled (record_readings; journal-recorder.ts)
+//   setpoint acks         db.setpoints.subscribe(machine, handler, { journal }) journals its acks
 //
 // Drain: the oldest entries go in one apply_journal call per batch (steps one call each inside it,
-// consecutive ticks of a process merged into one slice of typed row arrays), in journal order;
+// consecutive ticks of a process, or of a machine with the same parameters, merged into one slice
+// of typed row arrays), in journal order;
 // entries are deleted once the database acknowledged them. Every kind is idempotent, so a crash
 // between send and acknowledge resends without duplicating. A transient failure is retried with
 // backoff, forever (the data is on disk); a call the database refuses for good is moved to the
 // journal's `refused` table and reported by a 'refused' event naming its step.
 //
-// Adding a kind (e.g. ack_setpoint_requests): one line in JOURNAL_KINDS below and one `when`
-// branch in public.apply_journal (a new migration replacing the function).
+// Adding a kind: one line in JOURNAL_KINDS below and one `when` branch in public.apply_journal
+// (a new migration replacing the function).
 import { AldDbError, closedError, invalidArgument, isTransient } from './errors.ts';
 import { Emitter } from './emitter.ts';
 import { JournalStore, type RecoveryReport, type RefusedEntry, type StoredEntry } from './journal-store.ts';
 import { flattenPlan, type PlannedStep } from './plan.ts';
 import type { ProcessApi, StartOptions } from './process-api.ts';
 import { TickClock, timestampOf, toTick, type Readings } from './recorder-ticks.ts';
+import { RunControl, type RunControlOptions } from './journal-control.ts';
+import { JournaledRecorder } from './journal-recorder.ts';
+import { CommandsApi } from './process-api.ts';
 import { backoffDelay } from './retry.ts';
 import type { RpcClient } from './rpc-client.ts';
 import type { ExecutionStatus, Parameter, Plan, StepExecutionStatus, StepType } from './types.ts';
@@ -31,14 +39,20 @@ import { optionalString, requireObject } from './validate.ts';
 
 /**
  * What the journal knows how to drain, and how each kind batches:
- *   merge 'rows'  consecutive entries of one process become ONE call over a slice of the row arrays
- *   merge 'none'  one call each (still inside the one apply_journal round trip of its batch)
+ *   merge 'rows'   consecutive entries of one process become ONE call over a slice of the row arrays
+ *   merge 'ticks'  consecutive entries of one machine with the same parameters (in the same order,
+ *                  set points or none alike) become ONE record_readings call over a slice of the
+ *                  row arrays: whole ticks of np rows each
+ *   merge 'none'   one call each (still inside the one apply_journal round trip of its batch)
  */
 export const JOURNAL_KINDS = {
   advance_step: { merge: 'none' },
   complete_process: { merge: 'none' },
+  apply_run_command: { merge: 'none' },
+  ack_setpoint_requests: { merge: 'none' },
   record_process_data: { merge: 'rows' },
-} as const satisfies Record<string, { merge: 'none' | 'rows' }>;
+  record_readings: { merge: 'ticks' },
+} as const satisfies Record<string, { merge: 'none' | 'rows' | 'ticks' }>;
 
 export type JournalKind = keyof typeof JOURNAL_KINDS;
 
@@ -65,6 +79,8 @@ export interface RefusedInfo {
   seq: number;
   kind: string;
   processId: string | null;
+  /** For refused machine ticks and setpoint acks: their machine. */
+  machineId: string | null;
   /** For a refused advance_step: the step it belongs to. */
   stepIndex: number | null;
   stepId: string | null;
@@ -72,9 +88,23 @@ export interface RefusedInfo {
   rows: number;
 }
 
+/** One call the database applied (a 'applied' event). */
+export interface AppliedInfo {
+  kind: string;
+  /** Its journal entries (several for merged ticks), oldest first. */
+  seqs: number[];
+  /** The arguments journaled with its first entry. */
+  args: Record<string, unknown>;
+  /** The RPC's reply: advance_step's step reply, ack_setpoint_requests' rows, apply_run_command's state, the ticks stored … */
+  result: unknown;
+  rows: number;
+}
+
 export interface JournalEvents {
   /** One drain call was acknowledged. */
   sent: [info: { entries: number; calls: number; rows: number }];
+  /** One call of a drain call was applied by the database, with its reply (after 'sent'). */
+  applied: [info: AppliedInfo];
   /** The database refused an entry for good (it is kept in the journal's refused table). */
   refused: [error: AldDbError, info: RefusedInfo];
   /** A drain call failed; its entries stay journaled and are resent after delayMs. */
@@ -114,8 +144,10 @@ export interface RunState {
   totalSteps: number;
   /** The last step journaled (null: none yet). */
   stepIndex: number | null;
-  /** The status journaled by complete() (null: still running). */
+  /** The status journaled by complete() or by a stop (null: still running). */
   completed: ExecutionStatus | null;
+  /** A pause was applied between two steps and no resume yet (run.control()). */
+  paused: boolean;
 }
 
 export interface JournalState {
@@ -132,9 +164,25 @@ function serverError(code: string, message: string, details: string | null = nul
   return new AldDbError({ code, message, details, hint, operation: 'advance' });
 }
 
-interface Waiter { target: number; resolve: () => void; reject: (e: AldDbError) => void; timer: NodeJS.Timeout }
+interface Waiter { target: number; resolve: () => void; reject: (e: AldDbError) => void; timer?: NodeJS.Timeout }
 
-interface DrainCall { kind: string; args: Record<string, unknown>; entries: StoredEntry[] }
+interface DrainCall { kind: string; args: Record<string, unknown>; entries: StoredEntry[]; tick?: TickArgs }
+
+/** The journaled args of a tick (record_process_data: process_id; record_readings: machine_id). */
+interface TickArgs {
+  process_id?: string;
+  machine_id?: string;
+  ts: string;
+  ids: string[];
+  values: (number | null)[];
+  setPoints: (number | null)[] | null;
+}
+
+function sameIds(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export class Journal extends Emitter<JournalEvents> {
   readonly store: JournalStore;
@@ -155,6 +203,11 @@ export class Journal extends Emitter<JournalEvents> {
   private isolateUntil = 0;
   private waiters: Waiter[] = [];
   private run: JournaledRun | null = null;
+  private readonly recorders = new Set<JournaledRecorder>();
+  /** The last ALD_JOURNAL_FULL raised by admitTick. */
+  lastFullError: AldDbError | undefined;
+  /** @internal run control's claims and failures (src/sdk/journal-control.ts) */
+  readonly commands: CommandsApi;
 
   constructor(
     options: JournalOptions,
@@ -178,6 +231,7 @@ export class Journal extends Emitter<JournalEvents> {
       retryMaxMs: options.retryMaxMs ?? 5000,
       flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
     };
+    this.commands = new CommandsApi(rpc);
     this.store = new JournalStore(options.path);
     const planText = this.store.meta('run.plan');
     if (planText) this.run = new JournaledRun(this, JSON.parse(planText) as Plan, this.store);
@@ -220,8 +274,9 @@ export class Journal extends Emitter<JournalEvents> {
     // The previous run's end must reach the database before the machine can start again.
     if (this.run && this.store.pendingEntries > 0) await this.flush();
     const plan = await this.processApi.start(options);
+    this.run?.closeControl();
     const run = new JournaledRun(this, plan, this.store);
-    this.store.writeMeta({ 'run.plan': JSON.stringify(plan), 'run.step': '', 'run.status': '' });
+    this.store.writeMeta({ 'run.plan': JSON.stringify(plan), 'run.step': '', 'run.status': '', 'run.paused': '', 'run.control.queue': '' });
     this.run = run;
     return run;
   }
@@ -239,6 +294,39 @@ export class Journal extends Emitter<JournalEvents> {
     return seq;
   }
 
+  /**
+   * The machine's recorder through this journal: db.recorder's API (record, flush, close, events),
+   * every tick journaled durably before record() returns and drained by record_readings, merged
+   * into one call per batch while the parameters stay the same. See journal-recorder.ts.
+   */
+  recorder(machineId: string): JournaledRecorder {
+    if (this.closed) throw closedError('recorder', 'the journal');
+    const recorder = new JournaledRecorder(machineId, this, (r) => this.recorders.delete(r));
+    this.recorders.add(recorder);
+    return recorder;
+  }
+
+  /** The setpoint acks of a machine still in the journal (not yet acknowledged by the database). */
+  pendingAcks(machineId: string): { seq: number; requestIds: string[] }[] {
+    if (this.closed) return [];
+    return this.store.pendingAcks()
+      .filter((e) => e.args.machine_id === machineId)
+      .map((e) => ({ seq: e.seq, requestIds: (e.args.request_ids ?? []) as string[] }));
+  }
+
+  /**
+   * Resolves once every entry up to `seq` has left the journal (acknowledged or refused); no
+   * timeout. Rejects with ALD_CLOSED when the journal is closed first.
+   */
+  drained(seq: number): Promise<void> {
+    if (this.closed) return Promise.reject(closedError('drained', 'the journal'));
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ target: seq, resolve, reject });
+      this.settleWaiters();
+      if (!this.sending && this.retryTimer === undefined) void this.pump();
+    });
+  }
+
   /** Whether a tick of `bytes` may still be journaled; raises the alarm ('full') when not. */
   admitTick(rows: number, bytes: number): boolean {
     if (this.store.pendingBytes + bytes <= this.options.maxPendingBytes) {
@@ -252,6 +340,7 @@ export class Journal extends Emitter<JournalEvents> {
       details: `${this.droppedRows} rows refused so far; steps and complete() are still journaled`,
       hint: 'the database has been unreachable for long; raise maxPendingBytes (disk permitting)',
     });
+    this.lastFullError = error;
     this.fullAlarm = true;
     this.emit('full', error, { pendingBytes: this.store.pendingBytes, maxPendingBytes: this.options.maxPendingBytes, droppedRows: this.droppedRows });
     return false;
@@ -290,6 +379,8 @@ export class Journal extends Emitter<JournalEvents> {
       w.reject(closedError('flush', 'the journal'));
     }
     this.waiters = [];
+    this.run?.closeControl();
+    for (const r of [...this.recorders]) r.detach();
     if (!this.sending) this.store.close();
     this.onClose(this);
   }
@@ -324,28 +415,37 @@ export class Journal extends Emitter<JournalEvents> {
     const setPoints: (number | null)[] = [];
     let withSetPoints = false;
     for (const e of entries) {
-      if (e.kind === 'record_process_data') {
-        const t = e.args as { process_id: string; ts: string; ids: string[]; values: (number | null)[]; setPoints: (number | null)[] | null };
-        if (ids.length > 0 && ids.length + t.ids.length > this.options.maxRowsPerCall) break;
-        const last = calls[calls.length - 1];
-        const mergeable = last !== undefined && last.kind === 'record_process_data' && last.args.process_id === t.process_id
-          && e.seq > this.isolateUntil && last.entries[last.entries.length - 1].seq > this.isolateUntil;
-        const from = ids.length + 1;
-        for (let i = 0; i < t.ids.length; i++) {
-          ids.push(t.ids[i]);
-          values.push(t.values[i]);
-          ts.push(t.ts);
-          setPoints.push(t.setPoints ? t.setPoints[i] : null);
-        }
-        if (t.setPoints) withSetPoints = true;
-        if (mergeable) {
-          last.args.to = ids.length;
-          last.entries.push(e);
-        } else {
-          calls.push({ kind: e.kind, args: { process_id: t.process_id, from, to: ids.length }, entries: [e] });
-        }
-      } else {
+      const merge = (JOURNAL_KINDS as Record<string, { merge: string }>)[e.kind]?.merge ?? 'none';
+      if (merge === 'none') {
         calls.push({ kind: e.kind, args: e.args, entries: [e] });
+        continue;
+      }
+      // Ticks travel as rows of the typed arrays: one row per reading, with its id and time.
+      const t = e.args as unknown as TickArgs;
+      if (ids.length > 0 && ids.length + t.ids.length > this.options.maxRowsPerCall) break;
+      const last = calls[calls.length - 1];
+      const mergeable = last !== undefined && last.kind === e.kind
+        && e.seq > this.isolateUntil && last.entries[last.entries.length - 1].seq > this.isolateUntil
+        && (merge === 'rows'
+          ? last.args.process_id === t.process_id
+          // record_readings: whole ticks of the same parameters, in the same order
+          : last.args.machine_id === t.machine_id && last.tick !== undefined && sameIds(last.tick.ids, t.ids)
+            && (last.tick.setPoints === null) === (t.setPoints === null));
+      const from = ids.length + 1;
+      for (let i = 0; i < t.ids.length; i++) {
+        ids.push(t.ids[i]);
+        values.push(t.values[i]);
+        ts.push(t.ts);
+        setPoints.push(t.setPoints ? t.setPoints[i] : null);
+      }
+      if (t.setPoints) withSetPoints = true;
+      if (mergeable) {
+        last.args.to = ids.length;
+        last.entries.push(e);
+      } else if (merge === 'rows') {
+        calls.push({ kind: e.kind, args: { process_id: t.process_id, from, to: ids.length }, entries: [e] });
+      } else {
+        calls.push({ kind: e.kind, args: { machine_id: t.machine_id, from, to: ids.length, np: t.ids.length }, entries: [e], tick: t });
       }
     }
     return { calls, arrays: { ids, values, ts, setPoints: withSetPoints ? setPoints : null } };
@@ -404,6 +504,7 @@ export class Journal extends Emitter<JournalEvents> {
     const done: StoredEntry[] = [];
     const refused: { entry: StoredEntry; code: string; message: string; detail: string | null }[] = [];
     const events: [AldDbError, RefusedInfo][] = [];
+    const applied: AppliedInfo[] = [];
     let rows = 0;
     let sentCalls = 0;
     for (let i = 0; i < calls.length && i < outcomes.length; i++) {
@@ -411,8 +512,10 @@ export class Journal extends Emitter<JournalEvents> {
       const o = outcomes[i];
       if (o.ok) {
         done.push(...call.entries);
-        rows += call.entries.reduce((n, e) => n + e.rows, 0);
+        const callRows = call.entries.reduce((n, e) => n + e.rows, 0);
+        rows += callRows;
         sentCalls++;
+        applied.push({ kind: call.kind, seqs: call.entries.map((e) => e.seq), args: call.entries[0].args, result: o.result ?? null, rows: callRows });
         continue;
       }
       if (o.transient) break; // resent from here, in order
@@ -424,9 +527,9 @@ export class Journal extends Emitter<JournalEvents> {
       const [entry] = call.entries;
       const error = new AldDbError({ code: o.code ?? 'ALD_UNEXPECTED', message: o.message ?? 'refused', details: o.detail ?? null, hint: o.hint ?? null, operation: entry.kind });
       refused.push({ entry, code: String(error.code), message: error.message, detail: error.details ?? null });
-      const a = entry.args as { process_id?: string; step_index?: number; step_id?: string };
+      const a = entry.args as { process_id?: string; machine_id?: string; step_index?: number; step_id?: string };
       events.push([error, {
-        seq: entry.seq, kind: entry.kind, processId: a.process_id ?? null,
+        seq: entry.seq, kind: entry.kind, processId: a.process_id ?? null, machineId: a.machine_id ?? null,
         stepIndex: entry.kind === 'advance_step' ? (a.step_index ?? null) : null,
         stepId: entry.kind === 'advance_step' ? (a.step_id ?? null) : null,
         rows: entry.rows,
@@ -435,6 +538,7 @@ export class Journal extends Emitter<JournalEvents> {
     this.store.settle(done, refused);
     this.refusedCount += refused.length;
     if (done.length > 0) this.emit('sent', { entries: done.length, calls: sentCalls, rows });
+    for (const info of applied) this.emit('applied', info);
     for (const [error, info] of events) this.emit('refused', error, info);
   }
 }
@@ -454,8 +558,10 @@ export class JournaledRun {
   readonly steps: PlannedStep[];
   private lastIndex: number | null;
   private status: ExecutionStatus | null;
+  private pausedFlag: boolean;
   private readonly clock = new TickClock();
   private readonly paramsInPlan = new Map<string, Parameter>();
+  private runControl: RunControl | undefined;
 
   constructor(private readonly journal: Journal, readonly plan: Plan, private readonly store: JournalStore) {
     this.steps = flattenPlan(plan);
@@ -467,6 +573,7 @@ export class JournaledRun {
     const status = same ? store.meta('run.status') : undefined;
     this.lastIndex = step ? Number(step) : null;
     this.status = status ? (status as ExecutionStatus) : null;
+    this.pausedFlag = same && store.meta('run.paused') === '1';
   }
 
   get processId(): string {
@@ -478,11 +585,54 @@ export class JournaledRun {
     return this.lastIndex;
   }
 
-  /** The status complete() journaled, or null while running. */
+  /** The status complete() (or a stop of run control) journaled, or null while running. */
   get completed(): ExecutionStatus | null {
     return this.status;
   }
 
+  /** A pause was applied (run control) and no resume yet: advance() is refused (55000) meanwhile. */
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  /**
+   * Run control for this run: claims the machine's commands in the background (a claim every
+   * pollMs, and at once when a drained step's reply names a pending command) and applies a stop,
+   * pause or resume between two steps, when the loop awaits `control.between()`. The server side
+   * (apply_run_command) is journaled, so it drains after the steps before it. Other commands
+   * claimed meanwhile are failed ('not while a recipe runs'). One per run: a second call returns
+   * the same RunControl while it is open. See src/sdk/journal-control.ts.
+   */
+  control(options: RunControlOptions = {}): RunControl {
+    if (this.journal.isClosed) throw closedError('control', 'the journal');
+    if (this.runControl && !this.runControl.isClosed) return this.runControl;
+    this.runControl = new RunControl(this, this.journal, this.store, options);
+    return this.runControl;
+  }
+
+  /** @internal */
+  closeControl(): void {
+    this.runControl?.close();
+  }
+
+  /**
+   * @internal Applies a claimed stop, pause or resume locally and journals its server side
+   * (apply_run_command) with the run's new state, in one durable transaction.
+   */
+  applyControl(type: 'stop_recipe' | 'pause_recipe' | 'resume_recipe', commandId: string, meta: Record<string, string>): number {
+    if (this.status !== null) throw serverError('RC001', 'machine has no open run', `process ${this.plan.process_id} was completed (${this.status}) in this journal`);
+    const state: Record<string, string> = type === 'pause_recipe' ? { 'run.paused': '1' }
+      : type === 'resume_recipe' ? { 'run.paused': '' }
+        : { 'run.paused': '', 'run.status': 'aborted' };
+    const seq = this.journal.append('apply_run_command', { command_id: commandId }, 0, { ...meta, ...state });
+    if (type === 'stop_recipe') {
+      this.status = 'aborted';
+      this.pausedFlag = false;
+    } else {
+      this.pausedFlag = type === 'pause_recipe';
+    }
+    return seq;
+  }
   /** The next step to run (null after the last one, or once completed). */
   next(): PlannedStep | null {
     if (this.status !== null) return null;
@@ -492,7 +642,7 @@ export class JournaledRun {
   state(): RunState {
     return {
       processId: this.plan.process_id, machineId: this.plan.machine_id, totalSteps: this.plan.total_steps,
-      stepIndex: this.lastIndex, completed: this.status,
+      stepIndex: this.lastIndex, completed: this.status, paused: this.pausedFlag,
     };
   }
 
@@ -505,6 +655,10 @@ export class JournaledRun {
     const o = requireObject('advance', options);
     if (this.status !== null) {
       throw serverError('55000', 'process is not running', `process ${this.plan.process_id} was completed (${this.status}) in this journal`);
+    }
+    if (this.pausedFlag) {
+      throw serverError('55000', 'process is not running', `process ${this.plan.process_id} is paused (a pause was applied between two steps)`,
+        'await control.between(): it returns once the run is resumed');
     }
     const previousStatus = optionalString('advance', 'previousStatus', o.previousStatus) ?? 'completed';
     if (!STEP_STATUSES.has(previousStatus)) {
@@ -567,8 +721,10 @@ export class JournaledRun {
     if (!EXECUTION_STATUSES.has(status)) throw serverError('22023', 'status must be completed, failed or aborted', `got ${status}`);
     const seq = this.journal.append('complete_process', {
       process_id: this.plan.process_id, status, error_message: optionalString('complete', 'errorMessage', o.errorMessage),
-    }, 0, { 'run.status': status });
+    }, 0, { 'run.status': status, 'run.paused': '' });
     this.status = status as ExecutionStatus;
+    this.pausedFlag = false;
+    this.runControl?.runEnded();
     return seq;
   }
 

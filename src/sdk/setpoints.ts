@@ -10,16 +10,29 @@
 //   report(machineId, values)   1 round trip, retried: a repeat changes nothing
 //   list(machineId)             1 round trip: the open requests (for a UI)
 //   subscribe(machineId, handler)   the controller's loop: claim → handler writes the PLC → ack
+//   subscribe(machineId, handler, { journal })   the same, the acks journaled (durable on local
+//                               disk) and drained by the journal in order, instead of sent
 //
 // subscribe is woken by NOTIFY on ald_setpoint_requests (direct transport; a session connection of
 // its own), by a poll of the claim every pollMs (default 2000 ms) as a fallback, and after every
 // (re)connect of that session: a request made while LISTEN was down is delivered on reconnect (or
 // by the next poll), never lost; it is claimed once, so it is never applied twice. The supabase
 // transport polls (wake() lets a Supabase Realtime subscription on setpoint_requests wake it sooner).
+//
+// With a journal (docs/journal.md, "Setpoint acks"): the handler's outcomes are appended to the
+// journal as one ack_setpoint_requests entry, durable when the append returns, and reach the
+// database when the journal drains (in order, behind the steps and ticks journaled before them).
+// Re-delivery: a claim times out after claimTimeoutSeconds (30 s) and the request is delivered
+// again, so the subscription does not claim while an ack of its machine is still in the journal
+// (claims need the network anyway): it waits until that entry has drained, then claims. The
+// ack then reaches the database before any claim could re-deliver the request or supersede it,
+// and ack_setpoint_requests accepts an ack of a claim that timed out. As a second guard, a claimed
+// request whose ack is still in the journal is never handed to the handler ('skipped').
 import postgres from 'postgres';
 import { AldDbError, closedError, fromPostgresError, invalidArgument, isTransient } from './errors.ts';
 import { Emitter } from './emitter.ts';
 import { backoffDelay, type BackoffOptions } from './retry.ts';
+import type { Journal, AppliedInfo, RefusedInfo } from './journal.ts';
 import type { RpcClient } from './rpc-client.ts';
 import type { ClaimedSetpoint, SetpointAck, SetpointRequest } from './types.ts';
 import { optionalString, requireUuid } from './validate.ts';
@@ -63,13 +76,22 @@ export interface ClaimOptions {
 export interface SubscribeOptions extends ClaimOptions {
   /** Poll the claim this often as a fallback to NOTIFY (default 2000 ms; the supabase transport's only wake). */
   pollMs?: number;
+  /**
+   * Journal the acks (db.journal(...)): durable on local disk when the handler's outcomes are
+   * recorded, drained in journal order. No claim while an ack of this machine is in the journal.
+   */
+  journal?: Journal;
 }
 
 export interface SubscriptionEvents {
   /** Requests were claimed and are about to be handed to the handler. */
   claimed: [requests: ClaimedSetpoint[]];
-  /** Their outcomes were acked. */
+  /** Their outcomes were acked (with a journal: once the journaled ack drained). */
   acked: [acks: SetpointAck[], requests: ClaimedSetpoint[]];
+  /** With a journal: the outcomes were journaled (durable) as entry journalSeq; 'acked' follows when it drains. */
+  journaled: [requests: ClaimedSetpoint[], journalSeq: number];
+  /** With a journal: claimed requests whose ack is still in the journal, not handed to the handler. */
+  skipped: [requests: ClaimedSetpoint[]];
   /** The LISTEN session is subscribed (again); a claim follows at once. */
   connected: [];
   disconnected: [error: AldDbError];
@@ -85,6 +107,9 @@ export interface SubscriptionStats {
   acks: number;
   applied: number;
   failed: number;
+  /** With a journal: ack entries journaled, and re-delivered requests skipped (their ack was in the journal). */
+  journaled: number;
+  skipped: number;
   /** What woke the loop. */
   wakes: { notify: number; poll: number; reconnect: number; manual: number };
 }
@@ -173,6 +198,11 @@ export class SetpointsApi {
     if (typeof handler !== 'function') throw invalidArgument('setpoints.subscribe', 'the handler must be a function', handler);
     const pollMs = options.pollMs ?? 2000;
     if (!(Number.isFinite(pollMs) && pollMs >= 10)) throw invalidArgument('setpoints.subscribe', 'pollMs must be a number of milliseconds, at least 10', pollMs);
+    const journal = options.journal;
+    if (journal !== undefined && (typeof journal !== 'object' || journal === null || typeof journal.append !== 'function' || typeof journal.drained !== 'function')) {
+      throw invalidArgument('setpoints.subscribe', 'journal must be a Journal (db.journal(...))', journal);
+    }
+    if (journal?.isClosed) throw closedError('setpoints.subscribe', 'the journal');
     const sub = new SetpointSubscription(this, machineId, handler, { ...options, pollMs }, this.listen, () => this.subscriptions.delete(sub));
     this.subscriptions.add(sub);
     sub.start();
@@ -189,7 +219,9 @@ const asAldError = (error: unknown, operation: string): AldDbError =>
   error instanceof AldDbError ? error : new AldDbError({ code: 'ALD_UNEXPECTED', message: String(error), operation, cause: error });
 
 export class SetpointSubscription extends Emitter<SubscriptionEvents> {
-  readonly stats: SubscriptionStats = { claims: 0, delivered: 0, acks: 0, applied: 0, failed: 0, wakes: { notify: 0, poll: 0, reconnect: 0, manual: 0 } };
+  readonly stats: SubscriptionStats = {
+    claims: 0, delivered: 0, acks: 0, applied: 0, failed: 0, journaled: 0, skipped: 0, wakes: { notify: 0, poll: 0, reconnect: 0, manual: 0 },
+  };
   private closed = false;
   private running: Promise<void> | undefined;
   private again = false;
@@ -197,6 +229,20 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
   private listener: NotifyListener | undefined;
   /** Outcomes the handler produced whose ack has not been stored yet: sent before the next claim. */
   private unacked: { ack: AckOptions; requests: ClaimedSetpoint[] } | undefined;
+  /** With a journal: the ack entries this subscription journaled and is waiting for, by seq. */
+  private readonly journaledAcks = new Map<number, { ack: AckOptions; requests: ClaimedSetpoint[] }>();
+  private closedSignal!: () => void;
+  private readonly closedPromise = new Promise<void>((resolve) => (this.closedSignal = resolve));
+  private readonly onApplied = (info: AppliedInfo) => {
+    const pending = info.kind === 'ack_setpoint_requests' ? this.journaledAcks.get(info.seqs[0]) : undefined;
+    if (!pending) return;
+    this.journaledAcks.delete(info.seqs[0]);
+    this.countAck(pending, (info.result ?? []) as SetpointAck[]);
+  };
+  private readonly onRefused = (error: AldDbError, info: RefusedInfo) => {
+    if (info.kind !== 'ack_setpoint_requests' || !this.journaledAcks.delete(info.seq)) return;
+    this.emit('error', error);
+  };
 
   constructor(
     private readonly api: SetpointsApi,
@@ -215,6 +261,10 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
   }
 
   start(): void {
+    if (this.options.journal) {
+      this.options.journal.on('applied', this.onApplied);
+      this.options.journal.on('refused', this.onRefused);
+    }
     if (this.listen) {
       this.listener = new NotifyListener(this.listen);
       this.listener.on('notify', (n) => {
@@ -253,9 +303,12 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closedSignal();
     clearInterval(this.timer);
     await this.listener?.close();
     await this.running;
+    this.options.journal?.off('applied', this.onApplied);
+    this.options.journal?.off('refused', this.onRefused);
     this.onClose();
   }
 
@@ -286,12 +339,29 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
   private async cycle(): Promise<void> {
     {
       if (this.closed) return;
-      if (this.unacked) await this.sendAck(this.unacked);
-      const requests = await this.api.claim(this.machineId, { claimedBy: this.options.claimedBy, claimTimeoutSeconds: this.options.claimTimeoutSeconds });
+      const journal = this.options.journal;
+      if (journal) {
+        // No claim while an ack of this machine is in the journal: it drains first (see the header).
+        if (!(await this.acksDrained(journal))) return;
+      } else if (this.unacked) {
+        await this.sendAck(this.unacked);
+      }
+      let requests = await this.api.claim(this.machineId, { claimedBy: this.options.claimedBy, claimTimeoutSeconds: this.options.claimTimeoutSeconds });
       this.stats.claims++;
       if (requests.length === 0) return;
       this.stats.delivered += requests.length;
       this.emit('claimed', requests);
+      if (journal) {
+        if (journal.isClosed) return;
+        const inJournal = new Set(journal.pendingAcks(this.machineId).flatMap((a) => a.requestIds));
+        const skipped = requests.filter((r) => inJournal.has(r.request_id));
+        if (skipped.length > 0) {
+          this.stats.skipped += skipped.length;
+          this.emit('skipped', skipped);
+          requests = requests.filter((r) => !inJournal.has(r.request_id));
+          if (requests.length === 0) return;
+        }
+      }
       let outcomes: SetpointOutcome[];
       try {
         outcomes = outcomesFor(requests, await this.handler(requests));
@@ -310,6 +380,22 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
         appliedValues: outcomes.map((o) => (o.ok && o.appliedValue !== undefined ? o.appliedValue : null)),
         errors: outcomes.map((o) => (o.ok ? null : o.error)),
       };
+      if (journal) {
+        if (journal.isClosed) {
+          // The journal closed while the PLC was written: nothing recorded, so the requests come
+          // back after their claim timed out, as when a handler throws.
+          this.emit('error', closedError('ack_setpoint_requests', 'the journal'));
+          return;
+        }
+        const seq = journal.append('ack_setpoint_requests', {
+          machine_id: ack.machineId, request_ids: ack.requestIds, ok: ack.ok, applied_values: ack.appliedValues, errors: ack.errors,
+        });
+        this.journaledAcks.set(seq, { ack, requests });
+        this.stats.journaled++;
+        this.emit('journaled', requests, seq);
+        if (requests.some((r) => r.claim_count > 1) || this.listen === undefined) this.again = true;
+        return;
+      }
       this.unacked = { ack, requests };
       await this.sendAck(this.unacked);
       // A full batch may leave requests that waited behind the ones just acked: claim again now.
@@ -329,12 +415,30 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
       throw e;
     }
     this.unacked = undefined;
+    this.countAck(pending, acks);
+  }
+
+  private countAck(pending: { ack: AckOptions; requests: ClaimedSetpoint[] }, acks: SetpointAck[]): void {
     this.stats.acks++;
     for (const ok of pending.ack.ok) {
       if (ok) this.stats.applied++;
       else this.stats.failed++;
     }
     this.emit('acked', acks, pending.requests);
+  }
+
+  /**
+   * Waits until no ack of this machine is left in the journal (acknowledged or refused). False
+   * when the subscription or the journal closed meanwhile.
+   */
+  private async acksDrained(journal: Journal): Promise<boolean> {
+    for (;;) {
+      if (this.closed || journal.isClosed) return false;
+      const pending = journal.pendingAcks(this.machineId);
+      if (pending.length === 0) return true;
+      const drained = journal.drained(pending[pending.length - 1].seq).then(() => true, () => false);
+      if (!(await Promise.race([drained, this.closedPromise.then(() => false)]))) return false;
+    }
   }
 }
 

@@ -1,24 +1,40 @@
 -- A controller's journal drained in one round trip: a list of idempotent calls (steps, recording
--- ticks, the end of a run), applied in order in one transaction, each in its own subtransaction,
--- with one outcome per call. The SDK's journal (src/sdk/journal.ts) sends its backlog through here,
--- so a controller that was offline for a minute catches up in a few calls instead of one per step.
+-- ticks, setpoint acks, run-control commands, the end of a run), applied in order in one
+-- transaction, each in its own subtransaction, with one outcome per call. The SDK's journal
+-- (src/sdk/journal.ts) sends its backlog through here, so a controller that was offline for a
+-- minute catches up in a few calls instead of one per step.
 --
 -- calls        jsonb array, in journal order, of {"kind": <rpc name>, "args": {<its arguments>}}.
---              Kinds: advance_step, complete_process, record_process_data. A record_process_data
---              call carries no arrays: its args name the process and a slice {"from", "to"} (1-based,
---              inclusive) of the four row arrays below, so ticks travel as typed arrays exactly as
---              the recorder sends them (no per-row jsonb parsing).
+--              Kinds and their args:
+--                advance_step           {process_id, step_id, step_index, loop_iteration?, previous_status?,
+--                                        details?, error_message?}
+--                complete_process       {process_id, status?, error_message?}
+--                apply_run_command      {command_id}: a stop, pause or resume the controller applied
+--                                        between two steps, in journal order after the steps before it
+--                ack_setpoint_requests  {machine_id, request_ids: [uuid], ok: [bool], applied_values?: [number|null],
+--                                        errors?: [text|null]}
+--                record_process_data    {process_id, from, to}: a slice (1-based, inclusive) of the four row
+--                                        arrays below, so ticks travel as typed arrays exactly as the
+--                                        recorder sends them (no per-row jsonb parsing)
+--                record_readings        {machine_id, from, to, np, process_id?}: a slice of the row arrays
+--                                        holding (to - from + 1) / np whole ticks of np parameters each,
+--                                        row by row as for record_process_data; the ticks must carry the
+--                                        same parameters in the same order and one time per tick
+--                                        (22023 otherwise). Sent as record_readings' rectangular form:
+--                                        the first tick's ids, the values flat, one time per tick.
 -- returns      jsonb array of outcomes, one per call attempted, in order:
---                {"ok": true, "result": <the RPC's reply>}
+--                {"ok": true, "result": <the RPC's reply>}   (ack_setpoint_requests: its rows as a jsonb array)
 --                {"ok": false, "code": <sqlstate>, "message", "detail", "hint"}   refused for good
 --              When a call fails transiently (deadlock, lock timeout, statement timeout, resources,
 --              serialization), its outcome has "transient": true and the calls after it are not
 --              attempted (the array is shorter), so the order is kept: the caller resends from there.
 -- Idempotency: every kind is idempotent (advance_step by (process, step_index), record_process_data
---              by (machine, tick time), complete_process by status). A resent advance_step whose
---              step is no longer the open one (the batch went through, the reply was lost, and later
---              steps followed) is answered {"ok": true, "replayed": true} when step_executions holds
---              that step_index for that step_id, rather than 23505.
+--              and record_readings by (machine, tick time), complete_process by status,
+--              ack_setpoint_requests by an identical outcome (replayed), apply_run_command by the
+--              command (replayed once applied)). A resent advance_step whose step is no longer the
+--              open one (the batch went through, the reply was lost, and later steps followed) is
+--              answered {"ok": true, "replayed": true} when step_executions holds that step_index for
+--              that step_id, rather than 23505.
 -- Privileges:  security invoker: every call runs with the caller's rights, through the RPC's own
 --              checks. 42501 (not allowed) is raised for the whole call, never turned into an
 --              outcome: a controller without the right keeps its journal and retries.
@@ -44,6 +60,8 @@ declare
   i integer := 0;
   slice_from integer;
   slice_to integer;
+  np integer;
+  rows_n integer;
   state text;
   msg text;
   det text;
@@ -120,10 +138,52 @@ begin
             "values" => apply_journal."values"[slice_from:slice_to],
             timestamps => apply_journal.timestamps[slice_from:slice_to],
             set_points => apply_journal.set_points[slice_from:slice_to]));
+        when 'record_readings' then
+          slice_from := (a ->> 'from')::integer;
+          slice_to := (a ->> 'to')::integer;
+          np := (a ->> 'np')::integer;
+          rows_n := slice_to - slice_from + 1;
+          if slice_from is null or slice_to is null or np is null or slice_from < 1 or slice_to < slice_from
+             or slice_to > coalesce(cardinality(apply_journal.parameter_ids), 0) or np < 1 or rows_n % np <> 0 then
+            raise exception using errcode = '22023', message = 'record_readings slice out of range',
+              detail = format('call %s: rows %s..%s of %s, %s parameters per tick', i, a ->> 'from', a ->> 'to',
+                coalesce(cardinality(apply_journal.parameter_ids), 0), a ->> 'np');
+          end if;
+          -- Whole ticks: tick k's rows carry the first tick's ids in order, and one time.
+          if exists (select 1 from generate_series(0, rows_n - 1) o
+                     where apply_journal.parameter_ids[slice_from + o] is distinct from apply_journal.parameter_ids[slice_from + o % np]
+                        or apply_journal.timestamps[slice_from + o] is distinct from apply_journal.timestamps[slice_from + o - o % np]) then
+            raise exception using errcode = '22023', message = 'record_readings slice is not whole ticks',
+              detail = format('call %s: rows %s..%s must be ticks of the same %s parameters, one time per tick', i, slice_from, slice_to, np);
+          end if;
+          result := to_jsonb(public.record_readings(
+            machine_id => (a ->> 'machine_id')::uuid,
+            parameter_ids => apply_journal.parameter_ids[slice_from:slice_from + np - 1],
+            "values" => apply_journal."values"[slice_from:slice_to],
+            timestamps => array(select apply_journal.timestamps[k] from generate_series(slice_from, slice_to, np) k order by k),
+            -- a slice without any set point is sent as none (as the recorder sends such ticks)
+            set_points => case when exists (select 1 from unnest(apply_journal.set_points[slice_from:slice_to]) x where x is not null)
+                               then apply_journal.set_points[slice_from:slice_to] end,
+            process_id => (a ->> 'process_id')::uuid));
+        when 'ack_setpoint_requests' then
+          select coalesce(jsonb_agg(jsonb_build_object('request_id', r.request_id, 'parameter_id', r.parameter_id,
+                   'status', r.status, 'replayed', r.replayed) order by r.ord), '[]'::jsonb) into result
+          from public.ack_setpoint_requests(
+            machine_id => (a ->> 'machine_id')::uuid,
+            request_ids => array(select x::uuid from jsonb_array_elements_text(a -> 'request_ids') with ordinality as t(x, o) order by o),
+            ok => array(select x::boolean from jsonb_array_elements_text(a -> 'ok') with ordinality as t(x, o) order by o),
+            applied_values => case when jsonb_typeof(a -> 'applied_values') = 'array' then
+              array(select case when jsonb_typeof(x) = 'null' then null else (x #>> '{}')::double precision end
+                    from jsonb_array_elements(a -> 'applied_values') with ordinality as t(x, o) order by o) end,
+            errors => case when jsonb_typeof(a -> 'errors') = 'array' then
+              array(select x #>> '{}' from jsonb_array_elements(a -> 'errors') with ordinality as t(x, o) order by o) end)
+            with ordinality as r(request_id, parameter_id, status, replayed, ord);
+        when 'apply_run_command' then
+          result := public.apply_run_command(command_id => (a ->> 'command_id')::uuid);
         else
           raise exception using errcode = '22023', message = 'unknown journal call kind',
             detail = format('call %s: kind %s', i, coalesce(kind, 'null')),
-            hint = 'kinds: advance_step, complete_process, record_process_data';
+            hint = 'kinds: advance_step, complete_process, apply_run_command, ack_setpoint_requests, record_process_data, record_readings';
       end case;
       outcomes := outcomes || jsonb_build_array(jsonb_build_object('ok', true, 'result', result));
     exception when others then
@@ -141,6 +201,6 @@ begin
 end;
 $$;
 comment on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) is
-  'Applies a controller journal''s backlog in one round trip: calls is a jsonb array of {kind, args} (advance_step, complete_process, record_process_data whose args name a 1-based slice {from, to} of the row arrays), applied in order, each in its own subtransaction, through the RPCs themselves with the caller''s rights (security invoker). Returns one outcome per attempted call: {ok: true, result} or {ok: false, code, message, detail, hint, transient}; after a transient failure the rest is not attempted. A resent advance_step already applied is answered replayed. Errors raised for the whole call: 22004 (calls null), 22023 (calls not an array, more than 10000 calls, unequal row arrays), 42501 (the caller may not operate a machine named by a call).';
+  'Applies a controller journal''s backlog in one round trip: calls is a jsonb array of {kind, args} (advance_step, complete_process, apply_run_command, ack_setpoint_requests, and record_process_data or record_readings whose args name a 1-based slice {from, to} of the row arrays, record_readings with np parameters per tick), applied in order, each in its own subtransaction, through the RPCs themselves with the caller''s rights (security invoker). Returns one outcome per attempted call: {ok: true, result} or {ok: false, code, message, detail, hint, transient}; after a transient failure the rest is not attempted. A resent advance_step already applied is answered replayed; an identical resent ack and an applied run command replay. Errors raised for the whole call: 22004 (calls null), 22023 (calls not an array, more than 10000 calls, unequal row arrays), 42501 (the caller may not operate a machine named by a call).';
 revoke execute on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) from public, anon;
 grant execute on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) to authenticated, service_role;

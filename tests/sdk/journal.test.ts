@@ -158,7 +158,7 @@ describe('a journaled run', () => {
 
     journal = db.journal({ path });
     const resumed = journal.current();
-    expect(resumed?.state()).toEqual({ processId: run.processId, machineId: reactor.machineId, totalSteps: 45, stepIndex: 9, completed: null });
+    expect(resumed?.state()).toEqual({ processId: run.processId, machineId: reactor.machineId, totalSteps: 45, stepIndex: 9, completed: null, paused: false });
     expect(resumed?.next()?.step_index).toBe(10);
     resumed!.abort('controller restarted');
     await journal.flush({ timeoutMs: 20_000 });
