@@ -6,6 +6,9 @@
 // MODE=resume reopens the journal, takes the run it holds and carries on from its next step
 // Tick i is stamped started_at + 1 ms + i × 10 ms: the same tick recorded again after a restart has
 // the same key, so the database can hold it only once.
+// TICKS=machine records the ticks through journal.recorder(machineId) (record_readings, as the
+// README's controller does) instead of run.record (record_process_data); the server files each
+// tick under the run holding its time.
 import { createAldDb } from '../../src/index.ts';
 
 const env = (name: string): string => {
@@ -26,8 +29,10 @@ if (!run) throw new Error('no run in the journal');
 say({ event: 'started', processId: run.processId, next: run.next()?.step_index ?? null });
 const t0 = Date.parse(run.plan.started_at) + 1;
 const readings = (i: number) => Object.fromEntries(run.plan.parameters.slice(0, 20).map((p, j) => [p.id, i * 1000 + j]));
+const recorder = process.env.TICKS === 'machine' ? journal.recorder(run.plan.machine_id) : null;
 for (let step = run.next(); step; step = run.next()) {
-  run.record(readings(step.step_index), new Date(t0 + step.step_index * 10));
+  if (recorder) recorder.record(readings(step.step_index), new Date(t0 + step.step_index * 10));
+  else run.record(readings(step.step_index), new Date(t0 + step.step_index * 10));
   say({ event: 'tick', i: step.step_index });
   run.advance();
   say({ event: 'step', i: step.step_index });

@@ -49,12 +49,12 @@ async function stored(processId: string) {
 
 interface Child { proc: ChildProcess; lines: Record<string, unknown>[]; waitFor: (p: (l: Record<string, unknown>) => boolean) => Promise<void>; exit: Promise<number | null> }
 
-function controller(mode: 'start' | 'resume', journal: string): Child {
+function controller(mode: 'start' | 'resume', journal: string, ticks: 'run' | 'machine' = 'run'): Child {
   // node itself with tsx's loader (not the tsx wrapper, whose own child would survive the SIGKILL).
   const proc = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'tests/faults/journal-child.ts')], {
     env: {
       ...process.env, MODE: mode, JOURNAL: journal, DB_URL: viaPort(proxy.port), LISTEN_URL: databaseUrl(),
-      MACHINE: reactor.machineId, RECIPE: reactor.recipeId, STEP_MS: '25', NODE_NO_WARNINGS: '1',
+      MACHINE: reactor.machineId, RECIPE: reactor.recipeId, STEP_MS: '25', NODE_NO_WARNINGS: '1', TICKS: ticks,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,9 +84,12 @@ function controller(mode: 'start' | 'resume', journal: string): Child {
 }
 
 describe('the journal under faults', () => {
-  it('kill -9 during a blackout, restart: every tick and step in the database exactly once', { timeout: 120_000 }, async () => {
-    const path = join(dir, 'killed.db');
-    const first = controller('start', path);
+  it.each([
+    ['the run\'s ticks (run.record)', 'run'],
+    ['the machine\'s ticks (journal.recorder, the README\'s loop)', 'machine'],
+  ] as const)('kill -9 during a blackout, restart: every tick and step in the database exactly once, %s', { timeout: 120_000 }, async (_label, ticks) => {
+    const path = join(dir, `killed-${ticks}.db`);
+    const first = controller('start', path, ticks);
     await first.waitFor((l) => l.event === 'step' && l.i === 5);
     // The database disappears (every connection reset, new ones refused) while the run goes on.
     proxy.setRefusing(true);
@@ -102,7 +105,7 @@ describe('the journal under faults', () => {
     expect(during.steps.n).toBeLessThan(acknowledged.steps);
 
     proxy.setRefusing(false);
-    const second = controller('resume', path);
+    const second = controller('resume', path, ticks);
     await second.waitFor((l) => l.event === 'started');
     // It knew its run and where it was: the step after the last one journaled before the kill.
     expect(second.lines[0]).toMatchObject({ processId });
