@@ -2,8 +2,9 @@
 -- (run by bench/bytes-per-reading.ts on a fresh migrated and seeded database).
 --
 -- The previous layout, one row per (process, parameter, ts) with its 3-column primary key, is
--- rebuilt in the schema bench_old exactly as 20261126000500 created it, with the previous
--- record_process_data (20261126001200, loaded by the script into bench_old). Both record the
+-- rebuilt in the schema bench_old exactly as the first migrations created it (the table
+-- public.process_data_points, before public.readings replaced it), with the previous
+-- record_process_data (bench/previous-record-process-data.sql, loaded by the script). Both record the
 -- same ticks of ALD Reactor A (137 parameters, realistic non-constant values, the setpoints of its
 -- writable parameters) at 1 Hz for ald_bytes.seconds seconds ending now, one call per tick:
 --   previous  bench_old.record_process_data(process, parameter_ids, values, array[ts], set_points)

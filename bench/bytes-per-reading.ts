@@ -34,13 +34,9 @@ if (!Number.isInteger(seconds) || seconds < 10 || seconds > 86_400) {
 const GOAL_BYTES = 16;
 const log = (line: string) => console.error(line);
 
-/** The previous record_process_data, as 20261126001200 created it, recording into bench_old. */
+/** The previous record_process_data, as the first migrations created it, recording into bench_old. */
 async function previousRecorder(): Promise<string> {
-  const text = await readFile(join(repoRoot, 'supabase/migrations/20261126001200_record_process_data.sql'), 'utf8');
-  const body = text.slice(text.indexOf('create function public.record_process_data('), text.indexOf('comment on function'));
-  return body
-    .replace('create function public.record_process_data(', 'create function bench_old.record_process_data(')
-    .replaceAll('public.process_data_points', 'bench_old.process_data_points');
+  return readFile(join(repoRoot, 'bench/previous-record-process-data.sql'), 'utf8');
 }
 
 const RECORD = {

@@ -1,5 +1,5 @@
 // The previous readings layout, one row per (process, parameter, ts) with its 3-column primary key
-// (supabase/migrations/20261126000500, replaced by public.readings in 20261204400000), rebuilt in
+// (the first table public.process_data_points, replaced by public.readings, 20261204400000), rebuilt in
 // the schema bench_old: the old controller's direct inserts go there, as they went into its own
 // table, so the benchmark keeps measuring the old access pattern on the old layout.
 import type { Sql } from 'postgres';

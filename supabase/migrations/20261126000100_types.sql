@@ -1,5 +1,17 @@
 -- Types and schemas shared by every other migration.
 -- The private schema holds helpers that PostgREST never exposes (it is not in [api].schemas).
+--
+-- Every function of ald-db, definer or not, declares `set search_path = pg_catalog, pg_temp`
+-- (issue 14, finding 3). `set search_path = ''` does not keep pg_temp out: PostgreSQL searches the
+-- session's temporary schema FIRST for relations and types unless the path names pg_temp, so a
+-- session that may create temporary objects (TEMP is granted to PUBLIC) could define a domain
+-- pg_temp.text whose check function then ran inside a SECURITY DEFINER function as its owner. The
+-- PostgreSQL manual's advice ("Writing SECURITY DEFINER Functions Safely"): name pg_temp
+-- explicitly and last. pg_temp is then searched after pg_catalog for relations and types, and
+-- never for functions and operators. An invoker function called from a definer one runs as the
+-- definer's owner too, so invoker functions get the same path. The bodies schema-qualify every
+-- relation, type and function outside pg_catalog. supabase/tests/05-search-path.test.sql fails
+-- for any function in public or private with another setting.
 
 create schema if not exists private;
 comment on schema private is 'ald-db internals: access helpers and trigger functions; never exposed through the API.';

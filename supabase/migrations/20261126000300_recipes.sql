@@ -56,7 +56,7 @@ create index recipe_steps_parent_step_id_idx on public.recipe_steps (parent_step
 -- A parent must be a loop step. A check constraint cannot look at another row, so a trigger does it.
 create function private.recipe_steps_parent_is_loop() returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.parent_step_id is not null and not exists (

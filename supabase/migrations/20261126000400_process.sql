@@ -36,7 +36,9 @@ comment on column public.recipe_commands.completed_at is 'When it reached comple
 comment on column public.recipe_commands.process_id is 'The process execution started by this command.';
 comment on column public.recipe_commands.error_message is 'Why it failed.';
 create index recipe_commands_machine_id_idx on public.recipe_commands (machine_id);
-create index recipe_commands_recipe_id_idx on public.recipe_commands (recipe_id);
+-- (recipe_id, machine_id): also the columns of the composite foreign key to recipes (id,
+-- machine_id) that keeps a command's recipe on its machine (20261204100100_same_machine_references.sql).
+create index recipe_commands_recipe_id_idx on public.recipe_commands (recipe_id, machine_id);
 create index recipe_commands_created_by_idx on public.recipe_commands (created_by);
 
 create table public.process_executions (

@@ -9,7 +9,7 @@
 -- either direction): a version never goes backwards.
 create function private.component_parameters_bump_version() returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   -- component_activated mirrors machine_components.is_activated: only that table's trigger
@@ -35,18 +35,27 @@ create trigger component_parameters_bump_version
   before update on public.component_parameters
   for each row execute function private.component_parameters_bump_version();
 
+-- A new parameter starts at version 1, or one above the last version its id ever had: a
+-- parameter deleted and inserted again with the same id must not start again at 1, or every cache
+-- that had seen a higher version of the old row (the Edge cache, the SDK's VersionedStore: "a
+-- version never goes backwards") would keep serving the deleted row (issue 14, finding 5). The
+-- floors are kept by a delete trigger in private.parameter_version_floors
+-- (20261204100300_parameter_version_floors.sql). Definer: the floors are private, and an admin
+-- inserting a parameter must not need to read them.
 create function private.component_parameters_force_initial_version() returns trigger
 language plpgsql
-set search_path = ''
+security definer
+set search_path = pg_catalog, pg_temp
 as $$
 begin
-  new.version := 1;
+  new.version := coalesce((select f.version from private.parameter_version_floors f where f.parameter_id = new.id), 0) + 1;
   select c.is_activated into new.component_activated from public.machine_components c where c.id = new.component_id;
   new.component_activated := coalesce(new.component_activated, true);
   return new;
 end;
 $$;
-comment on function private.component_parameters_force_initial_version() is 'Trigger: every new parameter starts at version 1 and copies its component''s is_activated.';
+comment on function private.component_parameters_force_initial_version() is
+  'Trigger: a new parameter starts at version 1, or one above the last version of a deleted parameter with the same id (versions never repeat for an id); copies its component''s is_activated.';
 
 create trigger component_parameters_force_initial_version
   before insert on public.component_parameters
@@ -57,7 +66,7 @@ create trigger component_parameters_force_initial_version
 create function private.component_parameters_changed() returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   row_ public.component_parameters := case when tg_op = 'DELETE' then old else new end;
@@ -118,7 +127,7 @@ create trigger component_parameters_changed_on_insert_delete
 create function private.machine_components_touch_parameters() returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   update public.component_parameters set component_activated = new.is_activated where component_id = new.id;
@@ -136,7 +145,7 @@ create trigger machine_components_activation_changed
 create function private.machines_create_epoch() returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   insert into public.machine_parameter_epochs (machine_id) values (new.id) on conflict do nothing;
@@ -152,7 +161,7 @@ create trigger machines_create_epoch
 -- updated_at for the other tables that have one.
 create function private.touch_updated_at() returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.updated_at := now();

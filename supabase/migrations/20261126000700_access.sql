@@ -5,16 +5,23 @@
 --   role authenticated -> the machines listed for auth.uid() in machine_operators, by role;
 --   role anon / other  -> nothing.
 -- A session without JWT claims (a direct PostgreSQL connection, like the controller's pool) is
--- trusted when its login role bypasses RLS or is a member of service_role; otherwise nothing.
+-- trusted when its login role bypasses RLS (a superuser, postgres on Supabase, a BYPASSRLS
+-- controller login) or is a member of service_role but of neither anon nor authenticated, i.e. a
+-- dedicated controller login; otherwise nothing.
 
 -- The helpers are plpgsql rather than sql: a security definer sql function with its own
 -- search_path is never inlined and is planned again on every call, which cost about 0.2 ms per
 -- RPC; plpgsql caches its plans for the session.
+
+-- Membership of service_role alone is not enough for a claim-less session (issue 14, finding 6):
+-- PostgREST's login `authenticator` is a member (it switches to every API role), so a direct login
+-- as authenticator without claims would be trusted as the controller. A login that is also a
+-- member of anon or authenticated switches between the API roles and is not the service.
 create function private.is_service() returns boolean
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   claims text := nullif(current_setting('request.jwt.claims', true), '');
@@ -25,16 +32,20 @@ begin
   return exists (
     select 1 from pg_catalog.pg_roles r
     where r.rolname = session_user
-      and (r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(session_user, 'service_role', 'member')));
+      and (r.rolsuper or r.rolbypassrls
+           or (pg_catalog.pg_has_role(session_user, 'service_role', 'member')
+               and not pg_catalog.pg_has_role(session_user, 'anon', 'member')
+               and not pg_catalog.pg_has_role(session_user, 'authenticated', 'member'))));
 end;
 $$;
-comment on function private.is_service() is 'True for the controller: a service_role JWT, or a direct session whose login bypasses RLS or belongs to service_role.';
+comment on function private.is_service() is
+  'True for the controller: a service_role JWT, or a session without claims whose login bypasses RLS or is a member of service_role but not of anon or authenticated (so PostgREST''s authenticator is not).';
 
 create function private.machine_ids_with_role(min_role public.operator_role) returns uuid[]
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return (select coalesce(array_agg(mo.machine_id), '{}')
@@ -50,7 +61,7 @@ create function private.has_machine_role(machine_id uuid, min_role public.operat
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return private.is_service() or exists (
@@ -69,7 +80,7 @@ create function private.lock_process_to_operate(process_id uuid, action text)
 returns public.process_executions
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   pe public.process_executions;
@@ -93,7 +104,7 @@ comment on function private.lock_process_to_operate(uuid, text) is
 create function private.change_role() returns text
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role', session_user::text);
 $$;

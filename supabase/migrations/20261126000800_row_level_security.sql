@@ -19,7 +19,6 @@ alter table public.process_executions enable row level security;
 alter table public.process_execution_state enable row level security;
 alter table public.step_executions enable row level security;
 alter table public.parameter_changes enable row level security;
-alter table public.process_data_points enable row level security;
 
 -- machines -------------------------------------------------------------------------------------
 create policy machines_viewer_select on public.machines for select to authenticated
@@ -64,6 +63,9 @@ create policy machine_parameter_epochs_viewer_select on public.machine_parameter
   using (machine_id = any ((select private.machine_ids_with_role('viewer'))::uuid[]));
 
 -- recipes and their steps: viewers read, admins manage ------------------------------------------
+-- One permissive policy per (role, action): viewers select; admins insert, update and delete. A
+-- `for all` admin policy would apply to SELECT too, beside the viewer policy, so every read would
+-- evaluate both (splinter's multiple_permissive_policies, issue 14, finding 7).
 create policy recipes_viewer_select on public.recipes for select to authenticated
   using (machine_id = any ((select private.machine_ids_with_role('viewer'))::uuid[]));
 create policy recipes_admin_insert on public.recipes for insert to authenticated
@@ -76,38 +78,66 @@ create policy recipes_admin_delete on public.recipes for delete to authenticated
 
 create policy recipe_steps_viewer_select on public.recipe_steps for select to authenticated
   using (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('viewer'))::uuid[])));
-create policy recipe_steps_admin_all on public.recipe_steps for all to authenticated
+create policy recipe_steps_admin_insert on public.recipe_steps for insert to authenticated
+  with check (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy recipe_steps_admin_update on public.recipe_steps for update to authenticated
   using (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])))
   with check (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy recipe_steps_admin_delete on public.recipe_steps for delete to authenticated
+  using (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
 
 create policy valve_step_configs_viewer_select on public.valve_step_configs for select to authenticated
   using (step_id in (select s.id from public.recipe_steps s));
-create policy valve_step_configs_admin_all on public.valve_step_configs for all to authenticated
+create policy valve_step_configs_admin_insert on public.valve_step_configs for insert to authenticated
+  with check (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy valve_step_configs_admin_update on public.valve_step_configs for update to authenticated
   using (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
                      where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])))
   with check (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
-                          where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy valve_step_configs_admin_delete on public.valve_step_configs for delete to authenticated
+  using (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
 create policy purge_step_configs_viewer_select on public.purge_step_configs for select to authenticated
   using (step_id in (select s.id from public.recipe_steps s));
-create policy purge_step_configs_admin_all on public.purge_step_configs for all to authenticated
+create policy purge_step_configs_admin_insert on public.purge_step_configs for insert to authenticated
+  with check (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy purge_step_configs_admin_update on public.purge_step_configs for update to authenticated
   using (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
                      where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])))
   with check (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
-                          where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy purge_step_configs_admin_delete on public.purge_step_configs for delete to authenticated
+  using (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
 create policy parameter_step_configs_viewer_select on public.parameter_step_configs for select to authenticated
   using (step_id in (select s.id from public.recipe_steps s));
-create policy parameter_step_configs_admin_all on public.parameter_step_configs for all to authenticated
+create policy parameter_step_configs_admin_insert on public.parameter_step_configs for insert to authenticated
+  with check (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy parameter_step_configs_admin_update on public.parameter_step_configs for update to authenticated
   using (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
                      where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])))
   with check (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
-                          where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy parameter_step_configs_admin_delete on public.parameter_step_configs for delete to authenticated
+  using (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
 create policy loop_step_configs_viewer_select on public.loop_step_configs for select to authenticated
   using (step_id in (select s.id from public.recipe_steps s));
-create policy loop_step_configs_admin_all on public.loop_step_configs for all to authenticated
+create policy loop_step_configs_admin_insert on public.loop_step_configs for insert to authenticated
+  with check (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy loop_step_configs_admin_update on public.loop_step_configs for update to authenticated
   using (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
                      where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])))
   with check (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
-                          where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
+create policy loop_step_configs_admin_delete on public.loop_step_configs for delete to authenticated
+  using (step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id
+                     where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
 
 -- commands: viewers read, operators issue and cancel ---------------------------------------------
 create policy recipe_commands_viewer_select on public.recipe_commands for select to authenticated
@@ -119,7 +149,7 @@ create policy recipe_commands_operator_cancel on public.recipe_commands for upda
   using (machine_id = any ((select private.machine_ids_with_role('operator'))::uuid[]) and status = 'pending')
   with check (machine_id = any ((select private.machine_ids_with_role('operator'))::uuid[]) and status in ('pending', 'cancelled'));
 
--- executions, progress, audits and data: read-only for viewers; written by the controller's RPCs
+-- executions, progress and audits: read-only for viewers; written by the controller's RPCs
 create policy process_executions_viewer_select on public.process_executions for select to authenticated
   using (machine_id = any ((select private.machine_ids_with_role('viewer'))::uuid[]));
 create policy process_execution_state_viewer_select on public.process_execution_state for select to authenticated
@@ -128,5 +158,3 @@ create policy step_executions_viewer_select on public.step_executions for select
   using (process_id in (select p.id from public.process_executions p));
 create policy parameter_changes_viewer_select on public.parameter_changes for select to authenticated
   using (machine_id = any ((select private.machine_ids_with_role('viewer'))::uuid[]));
-create policy process_data_points_viewer_select on public.process_data_points for select to authenticated
-  using (process_id in (select p.id from public.process_executions p));

@@ -15,7 +15,6 @@ grant usage on schema public to anon, authenticated, service_role;
 -- the controller: everything
 grant all on all tables in schema public to service_role;
 grant all on all sequences in schema public to service_role;
-grant execute on function public.create_process_data_partitions(integer, date) to service_role;
 
 -- authenticated users: read what RLS shows them
 grant select on
@@ -23,7 +22,7 @@ grant select on
   public.machine_parameter_epochs, public.recipes, public.recipe_steps, public.valve_step_configs,
   public.purge_step_configs, public.parameter_step_configs, public.loop_step_configs,
   public.recipe_commands, public.process_executions, public.process_execution_state,
-  public.step_executions, public.parameter_changes, public.process_data_points
+  public.step_executions, public.parameter_changes
 to authenticated;
 
 -- admins manage machines' operators, components, parameters and recipes (RLS checks the role)

@@ -7,7 +7,7 @@ returns setof public.component_parameters
 language plpgsql
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if cardinality(component_ids) > 10000 then
@@ -34,7 +34,7 @@ returns setof public.component_parameters
 language plpgsql
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if machine_id is null then
@@ -63,7 +63,7 @@ returns setof public.component_parameters
 language plpgsql
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if cardinality(parameter_ids) > 10000 then
@@ -88,7 +88,7 @@ returns table (machine_id uuid, epoch bigint, changed_at timestamptz)
 language plpgsql
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if cardinality(machine_ids) > 10000 then

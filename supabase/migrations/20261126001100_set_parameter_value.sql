@@ -28,7 +28,7 @@ create function private.apply_setpoint(
 ) returns public.component_parameters
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   p public.component_parameters;
@@ -154,7 +154,7 @@ create function public.set_parameter_value(
 language sql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select * from private.apply_setpoint(parameter_id, value, expected_version, source, reason,
                                        process_id, step_execution_id, request_id, true);

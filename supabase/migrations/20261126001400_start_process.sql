@@ -1,45 +1,12 @@
 -- Starting a run in one round trip: creates the execution (with a snapshot of the recipe) and
 -- its progress row, marks the machine running and the command executing, and returns the whole
 -- plan: the recipe's steps in order with their configs, loop children nested, and the machine's
--- parameters, so the controller needs nothing else before its first step.
-
--- The nested steps below parent_step_id (null: top level) as a jsonb array, in sequence order.
--- Each step: {id, name, step_type, sequence_number, config, steps_total, children?}.
-create function private.recipe_steps_json(recipe_id uuid, parent_step_id uuid)
-returns jsonb
-language sql
-stable
-set search_path = ''
-as $$
-  select coalesce(jsonb_agg(step order by seq), '[]'::jsonb)
-  from (
-    select s.sequence_number as seq,
-           jsonb_strip_nulls(jsonb_build_object(
-             'id', s.id,
-             'name', s.name,
-             'step_type', s.step_type,
-             'sequence_number', s.sequence_number,
-             'config', case s.step_type
-               when 'valve' then (select jsonb_build_object('valve_number', v.valve_number, 'duration_ms', v.duration_ms)
-                                  from public.valve_step_configs v where v.step_id = s.id)
-               when 'purge' then (select jsonb_build_object('duration_ms', g.duration_ms, 'gas_type', g.gas_type, 'flow_rate_sccm', g.flow_rate_sccm)
-                                  from public.purge_step_configs g where g.step_id = s.id)
-               when 'parameter' then (select jsonb_build_object('parameter_id', c.parameter_id, 'value', c.value,
-                                                                'parameter_name', p.name, 'component_id', p.component_id, 'unit', p.unit)
-                                      from public.parameter_step_configs c
-                                      join public.component_parameters p on p.id = c.parameter_id
-                                      where c.step_id = s.id)
-               when 'loop' then (select jsonb_build_object('iteration_count', l.iteration_count)
-                                 from public.loop_step_configs l where l.step_id = s.id)
-             end,
-             'children', case when s.step_type = 'loop' then private.recipe_steps_json(recipe_id, s.id) end
-           )) as step
-    from public.recipe_steps s
-    where s.recipe_id = recipe_steps_json.recipe_id
-      and s.parent_step_id is not distinct from recipe_steps_json.parent_step_id
-  ) t;
-$$;
-comment on function private.recipe_steps_json(uuid, uuid) is 'The steps of a recipe below a parent (null: top level) as nested jsonb with configs, in sequence order.';
+-- parameters, so the controller needs nothing else before its first step. The call is also the
+-- controller's heartbeat (private.note_controller_seen, 20261204300100_run_control_schema.sql), a
+-- paused run counts as open (issue 13), and starting clears the machine's status_reason (a machine
+-- in error after a lost run can run again). The nested steps come from private.recipe_steps_json
+-- (20261204100100_same_machine_references.sql: a sql body is checked when it is created, and it
+-- reads recipe_steps.machine_id, added there).
 
 -- How many advance_step calls the nested steps make: 1 per step, plus for a loop
 -- iteration_count times its children.
@@ -47,7 +14,7 @@ create function private.count_executed_steps(steps jsonb)
 returns bigint
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(sum(
     1 + case when s ->> 'step_type' = 'loop'
@@ -62,7 +29,7 @@ create function private.process_plan(process_id uuid, replayed boolean)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'process_id', e.id,
@@ -95,7 +62,7 @@ create function public.start_process(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   m public.machines;
@@ -130,6 +97,9 @@ begin
       format('no machine %s', start_process.machine_id));
   end if;
 
+  -- The controller is alive: this call is its heartbeat (no extra round trip).
+  perform private.note_controller_seen(m.id);
+
   -- A retried start whose first attempt committed returns the same execution. Looked up after the
   -- machine lock: a retry that overlaps its still-running first attempt waits for it here and then
   -- replays, instead of finding the machine running and failing with 23505.
@@ -157,7 +127,7 @@ begin
         detail = format('command %s is %s', cmd.id, cmd.command_type);
     end if;
     if cmd.process_id is not null then
-      if exists (select 1 from public.process_executions e where e.id = cmd.process_id and e.status = 'running') then
+      if exists (select 1 from public.process_executions e where e.id = cmd.process_id and e.status in ('running', 'paused')) then
         return private.process_plan(cmd.process_id, true);
       end if;
       perform private.raise_error('55000',
@@ -181,7 +151,7 @@ begin
       hint = 'pass recipe_id, or the command_id of a start_recipe command';
   end if;
   if m.status in ('running', 'paused') or exists (
-    select 1 from public.process_executions e where e.machine_id = m.id and e.status = 'running'
+    select 1 from public.process_executions e where e.machine_id = m.id and e.status in ('running', 'paused')
   ) then
     raise exception using errcode = '23505', message = 'machine is already running a process',
       detail = format('machine %s is running process %s', m.id, m.current_process_id),
@@ -235,7 +205,7 @@ begin
   returning id into pid;
 
   insert into public.process_execution_state (process_id, total_steps) values (pid, total);
-  update public.machines x set status = 'running', current_process_id = pid where x.id = m.id;
+  update public.machines x set status = 'running', current_process_id = pid, status_reason = null where x.id = m.id;
   if cmd.id is not null then
     update public.recipe_commands c
     set status = 'executing', process_id = pid, claimed_at = coalesce(c.claimed_at, now()),
@@ -254,7 +224,6 @@ grant execute on function public.start_process(uuid, uuid, uuid, uuid, uuid) to 
 -- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
 -- definer RPCs and triggers (as their owner).
 revoke execute on function
-  private.recipe_steps_json(uuid, uuid),
   private.count_executed_steps(jsonb),
   private.process_plan(uuid, boolean)
 from public;

@@ -1,13 +1,20 @@
 -- One controller step, one round trip: closes the previous step's audit row, opens the next,
 -- moves the progress, and for a parameter step applies the setpoint with every check of
 -- set_parameter_value, all in one transaction. If anything fails, nothing changes.
+--
+-- For issue 13 the call is also the controller's heartbeat (private.note_controller_seen,
+-- 20261204300100_run_control_schema.sql), and it writes the live progress a screen shows (current
+-- step type, name, config, loop iteration of loop count, elapsed and estimated remaining time) in
+-- the same statement that moves the step, so it costs no extra round trip. Its reply names the
+-- machine's oldest pending command (pending_command), so a controller learns of a stop or pause at
+-- its next step without polling. Idempotent under retry: a replayed call changes nothing.
 
 -- The config of a step as the controller needs it, for the first reply and for a replay alike.
 create function private.step_config(step_id uuid, step_type public.step_type)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select case step_config.step_type
     when 'valve' then (select jsonb_build_object('valve_number', v.valve_number, 'duration_ms', v.duration_ms)
@@ -22,12 +29,16 @@ as $$
 $$;
 comment on function private.step_config(uuid, public.step_type) is 'The config of one step as jsonb (valve, purge, parameter or loop fields).';
 
+-- The parameter row only when it belongs to the process's machine (issue 14, finding 2: a config
+-- could once point at another machine's parameter, and a replay then returned that machine's row;
+-- the composite keys of 20261204100100_same_machine_references.sql now make that impossible, and
+-- this filter keeps it so for rows written before them or by a superuser bypassing the keys).
 create function private.step_reply(st public.process_execution_state, se public.step_executions,
                                    config jsonb, parameter public.component_parameters, replayed boolean)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'process_id', st.process_id,
@@ -40,10 +51,49 @@ as $$
     'total_steps', st.total_steps,
     'progress_percent', st.progress_percent,
     'config', config,
-    'parameter', case when parameter.id is null then null else to_jsonb(parameter) end,
+    'parameter', case
+      when parameter.id is null then null
+      when parameter.machine_id is distinct from (select e.machine_id from public.process_executions e where e.id = st.process_id) then null
+      else to_jsonb(parameter) end,
     'replayed', replayed);
 $$;
-comment on function private.step_reply(public.process_execution_state, public.step_executions, jsonb, public.component_parameters, boolean) is 'The jsonb reply of advance_step.';
+comment on function private.step_reply(public.process_execution_state, public.step_executions, jsonb, public.component_parameters, boolean) is
+  'The jsonb reply of advance_step; the parameter row only when it belongs to the process''s machine.';
+
+-- elapsed time per completed step times the steps left; null before the first step completes.
+create function private.estimate_remaining_ms(started_at timestamptz, completed_steps integer, total_steps integer)
+returns bigint
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select case when completed_steps > 0
+    then greatest(0, round(extract(epoch from (now() - started_at)) * 1000 / completed_steps * greatest(total_steps - completed_steps, 0)))::bigint
+  end;
+$$;
+comment on function private.estimate_remaining_ms(timestamptz, integer, integer) is
+  'Estimated remaining run time in ms: the elapsed time per completed step times the steps left; null before any step completed.';
+revoke execute on function private.estimate_remaining_ms(timestamptz, integer, integer) from public, anon, authenticated, service_role;
+
+-- The oldest pending command of the machine, so that the controller learns of a stop or pause in
+-- the reply of the step it is running, without polling claim_next_command between steps: one probe
+-- of recipe_commands_pending_idx.
+create function private.pending_command_json(machine_id uuid)
+returns jsonb
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select jsonb_build_object('pending_command', (
+    select jsonb_build_object('id', c.id, 'command_type', c.command_type)
+    from public.recipe_commands c
+    where c.machine_id = pending_command_json.machine_id and c.status = 'pending'
+    order by c.created_at, c.id
+    limit 1));
+$$;
+comment on function private.pending_command_json(uuid) is
+  'jsonb {pending_command: {id, command_type} | null}: the machine''s oldest pending command, merged into the reply of advance_step.';
+revoke execute on function private.pending_command_json(uuid) from public, anon, authenticated, service_role;
 
 create function public.advance_step(
   process_id uuid,
@@ -57,7 +107,7 @@ create function public.advance_step(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   pe public.process_executions;
@@ -87,6 +137,8 @@ begin
 
   -- Locking the execution serialises advances of one process.
   pe := private.lock_process_to_operate(advance_step.process_id, 'advancing');
+  -- The controller is alive: this call is its heartbeat (no extra round trip).
+  perform private.note_controller_seen(pe.machine_id);
   if pe.status <> 'running' then
     perform private.raise_error('55000',
       'process is not running',
@@ -103,7 +155,8 @@ begin
       if se.step_id = advance_step.step_id and se.id = st.current_step_execution_id then
         select * into param from public.component_parameters p
         where p.id = (select c.parameter_id from public.parameter_step_configs c where c.step_id = se.step_id);
-        return private.step_reply(st, se, private.step_config(se.step_id, se.step_type), param, true);
+        return private.step_reply(st, se, private.step_config(se.step_id, se.step_type), param, true)
+      || private.pending_command_json(pe.machine_id);
       end if;
       raise exception using errcode = '23505', message = 'step_index was already executed',
         detail = format('process %s already ran step_index %s', pe.id, advance_step.step_index);
@@ -129,10 +182,15 @@ begin
     update public.process_execution_state x
     set current_step_id = null, current_step_execution_id = null, completed_steps = st.completed_steps,
         progress_percent = least(100, round(100.0 * st.completed_steps / greatest(st.total_steps, 1), 2)),
+        current_step_type = null, current_step_name = null, current_step_config = null, current_step_started_at = null,
+        current_loop_count = null,
+        elapsed_ms = greatest(0, round(extract(epoch from (now() - x.started_at)) * 1000))::bigint,
+        estimated_remaining_ms = private.estimate_remaining_ms(x.started_at, st.completed_steps, st.total_steps),
         updated_at = now()
     where x.process_id = pe.id
     returning * into st;
-    return private.step_reply(st, prev, null, null, false);
+    return private.step_reply(st, prev, null, null, false)
+      || private.pending_command_json(pe.machine_id);
   end if;
 
   next_index := coalesce(advance_step.step_index, coalesce(st.current_step_index + 1, 0));
@@ -180,15 +238,21 @@ begin
   set current_step_id = s.id, current_step_execution_id = se.id, current_step_index = next_index,
       current_loop_iteration = advance_step.loop_iteration, completed_steps = st.completed_steps,
       progress_percent = least(100, round(100.0 * st.completed_steps / greatest(st.total_steps, 1), 2)),
+      current_step_type = s.step_type, current_step_name = s.name, current_step_config = cfg,
+      current_step_started_at = se.started_at,
+      current_loop_count = (select l.iteration_count from public.loop_step_configs l where l.step_id = s.parent_step_id),
+      elapsed_ms = greatest(0, round(extract(epoch from (now() - x.started_at)) * 1000))::bigint,
+      estimated_remaining_ms = private.estimate_remaining_ms(x.started_at, st.completed_steps, st.total_steps),
       updated_at = now()
   where x.process_id = pe.id
   returning * into st;
 
-  return private.step_reply(st, se, cfg, param, false);
+  return private.step_reply(st, se, cfg, param, false)
+      || private.pending_command_json(pe.machine_id);
 end;
 $$;
 comment on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) is
-  'One controller step in one round trip: closes the open step_executions row (previous_status, details, error_message), opens step_index for step_id (default: next index), updates process_execution_state, and for a parameter step applies its setpoint with every check of set_parameter_value. step_id null only closes the open step. A retry of a committed call (same step_index and step_id) replies again with replayed=true and applies nothing twice. Errors: 22004, 22023 (bad previous_status, step_index out of range or not increasing, foreign parameter), P0002 (process or step unknown), 42501, 55000 (process not running), 23505 (step_index already used by another step), and every set_parameter_value code for a parameter step.';
+  'One controller step in one round trip: closes the open step_executions row (previous_status, details, error_message), opens step_index for step_id (default: next index), updates process_execution_state, and for a parameter step applies its setpoint with every check of set_parameter_value. step_id null only closes the open step. A retry of a committed call (same step_index and step_id) replies again with replayed=true and applies nothing twice. The reply also carries pending_command ({id, command_type} of the machine''s oldest pending command, or null) and the call writes the live progress columns of process_execution_state and is the controller''s heartbeat. Errors: 22004, 22023 (bad previous_status, step_index out of range or not increasing, foreign parameter), P0002 (process or step unknown), 42501, 55000 (process not running), 23505 (step_index already used by another step), and every set_parameter_value code for a parameter step.';
 revoke execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) from public, anon;
 grant execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) to authenticated, service_role;
 

@@ -1,12 +1,14 @@
 -- Ending a run in one round trip: closes the open step, ends the execution, frees the machine and
 -- completes the command. Idempotent: completing an execution again with the same status replies
--- with its summary.
+-- with its summary. The call is also the controller's heartbeat, a paused run can be completed
+-- (stopped), and the ending itself is private.end_process (20261204300100_run_control_schema.sql),
+-- shared with a stop command and the dead-controller job (issue 13).
 
 create function private.process_summary(process_id uuid, replayed boolean)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'process_id', e.id,
@@ -35,22 +37,23 @@ create function public.complete_process(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   pe public.process_executions;
-  closed integer;
 begin
   if complete_process.process_id is null then
     raise exception using errcode = '22004', message = 'process_id is required';
   end if;
-  if complete_process.status is null or complete_process.status = 'running' then
+  if complete_process.status is null or complete_process.status in ('running', 'paused') then
     raise exception using errcode = '22023', message = 'status must be completed, failed or aborted',
       detail = format('got %s', coalesce(complete_process.status::text, 'null'));
   end if;
 
   pe := private.lock_process_to_operate(complete_process.process_id, 'completing');
-  if pe.status <> 'running' then
+  -- The controller is alive: this call is its heartbeat (no extra round trip).
+  perform private.note_controller_seen(pe.machine_id);
+  if pe.status not in ('running', 'paused') then
     if pe.status = complete_process.status then
       return private.process_summary(pe.id, true);
     end if;
@@ -59,44 +62,14 @@ begin
       format('process %s ended as %s', pe.id, pe.status));
   end if;
 
-  update public.step_executions x
-  set status = case when complete_process.status = 'completed' then 'completed'::public.step_execution_status
-                    else 'aborted'::public.step_execution_status end,
-      ended_at = now(),
-      error_message = coalesce(complete_process.error_message, x.error_message)
-  where x.process_id = pe.id and x.status = 'running';
-  get diagnostics closed = row_count;
-
-  update public.process_executions e
-  set status = complete_process.status, ended_at = greatest(now(), e.started_at),
-      error_message = complete_process.error_message
-  where e.id = pe.id;
-
-  update public.process_execution_state x
-  set current_step_id = null, current_step_execution_id = null,
-      completed_steps = x.completed_steps + closed,
-      progress_percent = least(100, round(100.0 * (x.completed_steps + closed) / greatest(x.total_steps, 1), 2)),
-      updated_at = now()
-  where x.process_id = pe.id;
-
-  update public.machines m
-  set status = 'idle', current_process_id = null
-  where m.id = pe.machine_id and m.current_process_id is not distinct from pe.id;
-
-  if pe.command_id is not null then
-    update public.recipe_commands c
-    set status = case when complete_process.status = 'completed' then 'completed'::public.command_status
-                      else 'failed'::public.command_status end,
-        completed_at = now(),
-        error_message = complete_process.error_message
-    where c.id = pe.command_id and c.status in ('pending', 'claimed', 'executing');
-  end if;
+  -- Closes the open step, ends the execution, frees the machine (idle) and finishes its command.
+  perform private.end_process(pe.id, complete_process.status, complete_process.error_message);
 
   return private.process_summary(pe.id, false);
 end;
 $$;
 comment on function public.complete_process(uuid, public.execution_status, text) is
-  'Ends a run in one round trip: closes the open step (completed, or aborted when the run did not complete), sets the execution''s status and ended_at, frees the machine (idle) and completes or fails its command; returns a summary (jsonb). Completing again with the same status replies with replayed=true. Errors: 22004, 22023 (status running or null), P0002, 42501, 55000 (already ended with another status).';
+  'Ends a run in one round trip: closes the open step (completed, or aborted when the run did not complete), sets the execution''s status and ended_at, frees the machine (idle) and completes or fails its command; returns a summary (jsonb). A paused run may be completed too (a stop while paused). Completing again with the same status replies with replayed=true. A failed command always carries a reason (the given error_message, or "process <id> ended <status>"). Errors: 22004, 22023 (status running or null), P0002, 42501, 55000 (already ended with another status).';
 revoke execute on function public.complete_process(uuid, public.execution_status, text) from public, anon;
 grant execute on function public.complete_process(uuid, public.execution_status, text) to authenticated, service_role;
 

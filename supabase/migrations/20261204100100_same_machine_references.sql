@@ -14,6 +14,8 @@
 -- reference fails with 23503 whether or not the other machine's row exists: no existence oracle.
 -- Moving a recipe to another machine cascades to its steps and configs and is refused (23503)
 -- when a parameter step would then point at another machine's parameter, or when commands name it.
+-- Also here: private.recipe_steps_json, the nested steps of start_process's plan, which reads
+-- recipe_steps.machine_id.
 
 -- Targets of the composite keys.
 alter table public.recipes add constraint recipes_id_machine_id_key unique (id, machine_id);
@@ -106,13 +108,17 @@ where c.recipe_id is not null
 alter table public.recipe_commands drop constraint recipe_commands_recipe_id_fkey;
 alter table public.recipe_commands add constraint recipe_commands_recipe_id_fkey
   foreign key (recipe_id, machine_id) references public.recipes (id, machine_id) on delete set null (recipe_id);
-drop index public.recipe_commands_recipe_id_idx;
-create index recipe_commands_recipe_id_idx on public.recipe_commands (recipe_id, machine_id);
+-- (covered by recipe_commands_recipe_id_idx (recipe_id, machine_id), 20261126000400_process.sql)
 
--- Every RPC answer only what the caller may read: the plan's parameter details and advance_step's
--- parameter row come from the process's own machine (the keys above make anything else impossible;
--- these filters keep it so for rows written before them or by a superuser bypassing the keys).
-create or replace function private.recipe_steps_json(recipe_id uuid, parent_step_id uuid)
+-- start_process's plan (20261126001400_start_process.sql): the nested steps below parent_step_id
+-- (null: top level) as a jsonb array, in sequence order. Each step: {id, name, step_type,
+-- sequence_number, config, children?}. Here rather than beside start_process because a sql body is
+-- checked when it is created and reads recipe_steps.machine_id, added above. Every RPC answers
+-- only what the caller may read: a parameter step's parameter details come from the recipe's own
+-- machine (the keys above make anything else impossible; the join condition keeps it so for rows
+-- written before them or by a superuser bypassing the keys). advance_step's reply filters its
+-- parameter row the same way (private.step_reply, 20261126001500_advance_step.sql).
+create function private.recipe_steps_json(recipe_id uuid, parent_step_id uuid)
 returns jsonb
 language sql
 stable
@@ -147,30 +153,6 @@ as $$
   ) t;
 $$;
 comment on function private.recipe_steps_json(uuid, uuid) is 'The steps of a recipe below a parent (null: top level) as nested jsonb with configs, in sequence order; a parameter step shows only a parameter of the recipe''s own machine.';
-
-create or replace function private.step_reply(st public.process_execution_state, se public.step_executions,
-                                              config jsonb, parameter public.component_parameters, replayed boolean)
-returns jsonb
-language sql
-stable
-set search_path = pg_catalog, pg_temp
-as $$
-  select jsonb_build_object(
-    'process_id', st.process_id,
-    'step_execution_id', se.id,
-    'step_id', se.step_id,
-    'step_index', se.step_index,
-    'step_type', se.step_type,
-    'loop_iteration', se.loop_iteration,
-    'completed_steps', st.completed_steps,
-    'total_steps', st.total_steps,
-    'progress_percent', st.progress_percent,
-    'config', config,
-    'parameter', case
-      when parameter.id is null then null
-      when parameter.machine_id is distinct from (select e.machine_id from public.process_executions e where e.id = st.process_id) then null
-      else to_jsonb(parameter) end,
-    'replayed', replayed);
-$$;
-comment on function private.step_reply(public.process_execution_state, public.step_executions, jsonb, public.component_parameters, boolean) is
-  'The jsonb reply of advance_step; the parameter row only when it belongs to the process''s machine.';
+-- Closed by default: nothing in private is executable by PUBLIC; it runs only inside the definer
+-- RPCs (as their owner).
+revoke execute on function private.recipe_steps_json(uuid, uuid) from public;

@@ -1,32 +1,7 @@
--- Issue 14, finding 7: what Supabase's linter (splinter) reported on the migrated schema.
-
--- multiple_permissive_policies: the `for all` admin policies of recipe_steps and the four step
--- config tables also applied to SELECT, beside the viewer policy, so every read evaluated both.
--- One permissive policy per (role, action), as for recipes: viewers select, admins insert,
--- update and delete.
-drop policy recipe_steps_admin_all on public.recipe_steps;
-create policy recipe_steps_admin_insert on public.recipe_steps for insert to authenticated
-  with check (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
-create policy recipe_steps_admin_update on public.recipe_steps for update to authenticated
-  using (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])))
-  with check (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
-create policy recipe_steps_admin_delete on public.recipe_steps for delete to authenticated
-  using (recipe_id in (select r.id from public.recipes r where r.machine_id = any ((select private.machine_ids_with_role('admin'))::uuid[])));
-
-do $$
-declare
-  t text;
-  admin_steps constant text := '(step_id in (select s.id from public.recipe_steps s join public.recipes r on r.id = s.recipe_id '
-    'where r.machine_id = any ((select private.machine_ids_with_role(''admin''))::uuid[])))';
-begin
-  foreach t in array array['valve_step_configs', 'purge_step_configs', 'parameter_step_configs', 'loop_step_configs'] loop
-    execute format('drop policy %I on public.%I', t || '_admin_all', t);
-    execute format('create policy %I on public.%I for insert to authenticated with check %s', t || '_admin_insert', t, admin_steps);
-    execute format('create policy %I on public.%I for update to authenticated using %s with check %s', t || '_admin_update', t, admin_steps, admin_steps);
-    execute format('create policy %I on public.%I for delete to authenticated using %s', t || '_admin_delete', t, admin_steps);
-  end loop;
-end
-$$;
+-- Issue 14, finding 7: what Supabase's linter (splinter) reported on the migrated schema: foreign
+-- keys without a matching index, and functions executable by PUBLIC. (Its
+-- multiple_permissive_policies finding is answered by the one-policy-per-action admin policies of
+-- 20261126000800_row_level_security.sql.)
 
 -- unindexed_foreign_keys: splinter wants an index whose leading columns are the foreign key's, in
 -- the key's order. component_parameters' key to its component was (component_id, machine_id),

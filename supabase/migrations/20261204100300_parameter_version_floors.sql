@@ -1,9 +1,11 @@
--- Issue 14, finding 5: a parameter deleted and inserted again with the same id started again at
--- version 1, so every cache that had seen version 5 of the old row (the Edge cache, the SDK's
--- VersionedStore: "a version never goes backwards") kept serving the deleted row. A version is now
--- unique for the whole life of an id: a delete remembers the row's last version, and an insert of
--- that id starts one above it. A fresh id still starts at 1. (TRUNCATE fires no row trigger: it is
--- an administrator's reset, after which caches must be restarted too.)
+-- Issue 14, finding 5: a version is unique for the whole life of a parameter id. Without this, a
+-- parameter deleted and inserted again with the same id would start again at version 1, and every
+-- cache that had seen version 5 of the old row (the Edge cache, the SDK's VersionedStore: "a
+-- version never goes backwards") would keep serving the deleted row. Here a delete remembers the
+-- row's last version; the insert trigger private.component_parameters_force_initial_version
+-- (20261126000600_parameter_versioning.sql) starts an id one above it. A fresh id still starts at 1.
+-- (TRUNCATE fires no row trigger: it is an administrator's reset, after which caches must be
+-- restarted too.)
 
 create table private.parameter_version_floors (
   parameter_id uuid primary key,
@@ -36,21 +38,3 @@ revoke all on function private.component_parameters_remember_version() from publ
 create trigger component_parameters_remember_version
   after delete on public.component_parameters
   for each row execute function private.component_parameters_remember_version();
-
--- The insert trigger (20261126000600) set version := 1; now one above the id's floor. Definer: the
--- floors are private, and an admin inserting a parameter must not need to read them.
-create or replace function private.component_parameters_force_initial_version() returns trigger
-language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  new.version := coalesce((select f.version from private.parameter_version_floors f where f.parameter_id = new.id), 0) + 1;
-  select c.is_activated into new.component_activated from public.machine_components c where c.id = new.component_id;
-  new.component_activated := coalesce(new.component_activated, true);
-  return new;
-end;
-$$;
-comment on function private.component_parameters_force_initial_version() is
-  'Trigger: a new parameter starts at version 1, or one above the last version of a deleted parameter with the same id (versions never repeat for an id); copies its component''s is_activated.';
-revoke all on function private.component_parameters_force_initial_version() from public, anon, authenticated, service_role;

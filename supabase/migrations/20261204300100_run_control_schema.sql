@@ -1,7 +1,8 @@
 -- Running a recipe as operators drive it (issue 13): the command life cycle with named checks
 -- and hints, a paused state for runs, registered controllers with a liveness clock, and live
--- progress a screen can show without joins. The RPCs that use all this are in the files after
--- this one (one RPC per file).
+-- progress a screen can show without joins. The RPCs that use all this are claim_next_command,
+-- start_process, advance_step and complete_process (20261126001300..001600) and those in the
+-- files after this one (one RPC per file).
 --
 -- Stable error codes added here (the README lists them with the others):
 --   RC001 no open run to control (pause or stop on a machine without a running or paused run)

@@ -11,8 +11,7 @@
 --   public.readings          one row per (machine, tick): the idempotency key; monthly partitions
 --   public.latest_readings   one row per machine: its last tick, for the UI and Realtime
 --   public.process_data_points  the narrow view (security_invoker): one row per
---                               (machine, process, parameter, ts, value, set_point), replacing the
---                               table of that name; its rows are migrated below.
+--                               (machine, process, parameter, ts, value, set_point), for SQL users
 --   private.telemetry_settings  retention, partitions ahead, accepted tick time window
 
 create table private.telemetry_settings (
@@ -98,45 +97,8 @@ create index latest_readings_machine_id_layout_version_idx on public.latest_read
 alter table public.latest_readings
   add foreign key (machine_id, layout_version) references public.reading_layouts (machine_id, version) on delete cascade;
 
--- Existing readings move over: one layout per machine (every parameter it has readings of, by
--- parameter id), one row per (machine, ts). Two runs of one machine never share a timestamp; if
--- such rows existed the earlier-starting run's tick is kept.
-insert into public.reading_layouts (machine_id, version, parameter_ids)
-select e.machine_id, 1, array_agg(distinct d.parameter_id order by d.parameter_id)
-from public.process_data_points d
-join public.process_executions e on e.id = d.process_id
-group by e.machine_id;
-
-insert into public.readings (machine_id, ts, layout_version, process_id, vals, set_points)
-select t.machine_id, t.ts, 1, t.process_id,
-       (select array_agg(t.vals[array_position(t.pids, p.id)] order by p.pos)
-        from unnest(l.parameter_ids) with ordinality as p(id, pos)),
-       case when t.sps_known then
-         (select array_agg(t.sps[array_position(t.pids, p.id)] order by p.pos)
-          from unnest(l.parameter_ids) with ordinality as p(id, pos)) end
-from (
-  select e.machine_id, d.ts, d.process_id, e.started_at,
-         array_agg(d.parameter_id) as pids, array_agg(d.value) as vals, array_agg(d.set_point) as sps,
-         bool_or(d.set_point is not null) as sps_known
-  from public.process_data_points d
-  join public.process_executions e on e.id = d.process_id
-  group by e.machine_id, d.ts, d.process_id, e.started_at
-) t
-join public.reading_layouts l on l.machine_id = t.machine_id and l.version = 1
-order by t.machine_id, t.ts, t.started_at
-on conflict (machine_id, ts) do nothing;
-
-insert into public.latest_readings (machine_id, ts, layout_version, process_id, vals, set_points)
-select distinct on (r.machine_id) r.machine_id, r.ts, r.layout_version, r.process_id, r.vals, r.set_points
-from public.readings r
-order by r.machine_id, r.ts desc;
-
--- The old table, its cascade trigger and its partition function go.
-drop trigger process_executions_delete_data_points on public.process_executions;
-drop function private.process_executions_delete_data_points();
-drop function public.create_process_data_partitions(integer, date);
-drop table public.process_data_points;
-
+-- The narrow view: one row per reading, as a table of one row per (process, parameter, ts)
+-- would hold it.
 create view public.process_data_points with (security_invoker = true) as
 select r.machine_id, r.process_id, p.parameter_id, r.ts, r.vals[p.pos] as value, r.set_points[p.pos] as set_point
 from public.readings r

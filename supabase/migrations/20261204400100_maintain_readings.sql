@@ -2,7 +2,9 @@
 -- deploy script, an operator) can run, scheduled daily with pg_cron where the extension can be
 -- created in this database. pg_cron loads only through shared_preload_libraries and may be
 -- created only in the database named by cron.database_name: elsewhere (the demo's embedded
--- PostgreSQL, test databases) the migration carries on without a schedule.
+-- PostgreSQL, test databases) the migration carries on without a schedule. Retention also deletes
+-- the rollups (public.reading_rollups and the stale minutes, 20261204600000) of the months it
+-- drops or detaches, so that get_readings never answers from rollups of readings that are gone.
 --
 -- Error codes: 22023 months_ahead outside 0..120.
 
@@ -70,6 +72,11 @@ begin
       order by c.relname
     loop
       execute format('alter table public.readings detach partition public.%I', old.relname);
+      -- the month's rollups go with its readings (20261204600000)
+      delete from public.reading_rollups x
+        where x.bucket < to_date(substr(old.relname, 11, 4) || substr(old.relname, 16, 2), 'YYYYMM') + interval '1 month';
+      delete from private.reading_rollup_stale x
+        where x.minute < to_date(substr(old.relname, 11, 4) || substr(old.relname, 16, 2), 'YYYYMM') + interval '1 month';
       if cfg.retention_action = 'drop' then
         execute format('drop table public.%I', old.relname);
         return next 'dropped ' || old.relname;
@@ -83,7 +90,7 @@ begin
 end;
 $$;
 comment on function public.maintain_readings(integer) is
-  'Creates the monthly partitions of public.readings from the month of the oldest accepted tick through months_ahead months ahead (default private.telemetry_settings.months_ahead), moving ticks out of the default partition, then drops or detaches the partitions older than private.telemetry_settings.retention (null: keep everything). Idempotent; returns what it did. Scheduled daily by pg_cron where available; runs without it. Security definer; executable by service_role only. Errors: 22023.';
+  'Creates the monthly partitions of public.readings from the month of the oldest accepted tick through months_ahead months ahead (default private.telemetry_settings.months_ahead), moving ticks out of the default partition, then drops or detaches the partitions older than private.telemetry_settings.retention (null: keep everything), and with them their months of public.reading_rollups. Idempotent; returns what it did. Scheduled daily by pg_cron where available; runs without it. Security definer; executable by service_role only. Errors: 22023.';
 revoke execute on function public.maintain_readings(integer) from public, anon, authenticated;
 grant execute on function public.maintain_readings(integer) to service_role;
 

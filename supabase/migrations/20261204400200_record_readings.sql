@@ -4,10 +4,13 @@
 -- whose [started_at, ended_at] holds the tick time (set by the server), unless given.
 --
 -- private.store_ticks does the work for record_readings and for the older record_process_data
--- (20261204400300), after each has checked its own arguments and the caller. It works on the
+-- (20261126001200), after each has checked its own arguments and the caller. It works on the
 -- rectangular form (nt ticks x np parameters, flat, tick by tick): when the parameters are the
 -- machine's current layout, which is what a recorder sends every second, each tick's arrays are
--- slices of the input and nothing is unnested.
+-- slices of the input and nothing is unnested. It also keeps the rollups (20261204600000) true: a
+-- shared advisory lock held until commit, and a tick stored into a minute the rollup job has
+-- closed (a replayed backlog) marks that minute stale in private.reading_rollup_stale. Live ticks
+-- (in the open minutes) pay one lock and the read of one row.
 
 create function private.store_ticks(
   machine_id uuid,
@@ -31,6 +34,7 @@ declare
   last_ts timestamptz;
   lay record;
   unknown uuid;
+  closed_before timestamptz;
   idx integer[];
 begin
   -- The accepted tick time window (a security review finding: a tick at 2999 would be the
@@ -43,6 +47,11 @@ begin
         now() - cfg.max_tick_age, now() + cfg.max_tick_lead, cfg.max_tick_age, cfg.max_tick_lead),
       hint = 'check the controller clock; backlogs older than max_tick_age are refused (private.telemetry_settings)';
   end if;
+
+  -- Rollups (20261204600000): held until commit, so that the rollup job waits for this tick
+  -- before it rolls up a minute this call may have read as open.
+  perform pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended('ald-db.reading_rollups', 0));
+  select s.announced into closed_before from private.reading_rollup_state s;
 
   -- The machine's current layout, or a new version when the ticks carry a parameter it lacks.
   select l.version, l.parameter_ids into lay
@@ -113,12 +122,17 @@ begin
       set ts = excluded.ts, layout_version = excluded.layout_version, process_id = excluded.process_id,
           vals = excluded.vals, set_points = excluded.set_points, updated_at = excluded.updated_at
       where x.ts < excluded.ts
+  ),
+  -- A tick stored into a minute the rollup job has closed marks the minute stale.
+  stale as (
+    insert into private.reading_rollup_stale (machine_id, minute)
+    select distinct m, pg_catalog.date_trunc('minute', i.ts) from ins i where i.ts < closed_before
   )
   select i.ts from ins i;
 end;
 $$;
 comment on function private.store_ticks(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[]) is
-  'Stores nt ticks x np parameters (vals and set_points flat, tick by tick; set_points may be null) as one public.readings row per new tick in the machine''s layout (a new layout version when a parameter is new; new parameters must belong to the machine, else 22023), and moves public.latest_readings forward. Ticks outside private.telemetry_settings'' time window raise 22023. Callers check their arguments and the caller''s role first. Returns the times of the new ticks.';
+  'Stores nt ticks x np parameters (vals and set_points flat, tick by tick; set_points may be null) as one public.readings row per new tick in the machine''s layout (a new layout version when a parameter is new; new parameters must belong to the machine, else 22023), and moves public.latest_readings forward. Ticks outside private.telemetry_settings'' time window raise 22023. Callers check their arguments and the caller''s role first. A tick stored into a minute closed for the rollups marks it stale (private.reading_rollup_stale). Returns the times of the new ticks.';
 revoke execute on function private.store_ticks(uuid, uuid, timestamptz[], uuid[], double precision[], double precision[]) from public, anon, authenticated, service_role;
 
 -- Error codes: 22004 null machine_id; 22023 multi-dimensional arrays, null or repeated

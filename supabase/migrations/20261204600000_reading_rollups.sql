@@ -7,10 +7,12 @@
 -- readings give.
 --
 -- Kept current by private.rollup_readings (pg_cron, every minute, where the extension exists;
--- anyone may call it, the demo too): closed minutes, i.e. older than the announced mark. A tick
--- recorded into a closed minute (a replayed backlog) marks its minute stale
--- (private.reading_rollup_stale) in the same statement that stores it; the next run rebuilds
--- that minute, and until then get_readings reads the minute raw.
+-- anyone may call it, the demo too): closed minutes, i.e. older than the announced mark, then the
+-- coarser levels of the buckets that closed (the `width` column and the levels are added by
+-- 20261207100000_reading_rollup_levels.sql, which the job's body reads). A tick recorded into a
+-- closed minute (a replayed backlog) marks its minute stale (private.reading_rollup_stale) in the
+-- same statement that stores it (private.store_ticks, 20261204400200); the next run rebuilds that
+-- minute, and until then get_readings reads the minute raw.
 --
 -- Why no tick is ever lost between a run and a concurrent recording: a recording holds a shared
 -- advisory lock (ald-db.reading_rollups) from before it reads the announced mark until it
@@ -118,6 +120,12 @@ declare
   sm uuid[];
   st_minutes timestamptz[];
   n integer;
+  total integer := 0;
+  lvl record;
+  lo timestamptz;
+  hi timestamptz;
+  ms uuid[];
+  bs timestamptz[];
 begin
   -- one run at a time (a second caller waits, then finds nothing left to do)
   select * into st from private.reading_rollup_state for update;
@@ -130,10 +138,10 @@ begin
   select coalesce(array_agg(d2.machine_id), '{}'), coalesce(array_agg(d2.minute), '{}') into sm, st_minutes
   from (select distinct d.machine_id, d.minute from d where d.minute < st.rolled_until) d2;
   delete from public.reading_rollups r using unnest(sm, st_minutes) u(m, t)
-  where r.machine_id = u.m and r.bucket = u.t;
+  where r.machine_id = u.m and r.width = 60 and r.bucket = u.t;
 
-  insert into public.reading_rollups (machine_id, bucket, layout_version, process_id, ticks, mins, maxs, sums, counts)
-  select g.machine_id, g.bucket, g.layout_version, g.process_id, max(g.n),
+  insert into public.reading_rollups (machine_id, width, bucket, layout_version, process_id, ticks, mins, maxs, sums, counts)
+  select g.machine_id, 60, g.bucket, g.layout_version, g.process_id, max(g.n),
          array_agg(g.mn order by g.pos), array_agg(g.mx order by g.pos), array_agg(g.sm order by g.pos),
          array_agg(g.ct order by g.pos)
   from (
@@ -153,6 +161,28 @@ begin
   ) g
   group by g.machine_id, g.bucket, g.layout_version, g.process_id;
   get diagnostics n = row_count;
+  total := n;
+
+  -- The coarser levels, finest first: the buckets that closed with this run (their end in
+  -- (rolled_until, announced]), and the already built buckets holding a rebuilt stale minute.
+  if isfinite(st.announced) then
+    for lvl in select * from private.rollup_levels() loop
+      lo := case when isfinite(st.rolled_until)
+                 then pg_catalog.date_bin(pg_catalog.make_interval(secs => lvl.width), st.rolled_until, timestamptz '1970-01-01 00:00:00+00')
+                 else '-infinity' end;
+      hi := pg_catalog.date_bin(pg_catalog.make_interval(secs => lvl.width), st.announced, timestamptz '1970-01-01 00:00:00+00');
+      if lo < hi then
+        total := total + private.rollup_level(lvl.width, lvl.source, lo, hi);
+      end if;
+      select coalesce(array_agg(u.m), '{}'), coalesce(array_agg(u.b), '{}') into ms, bs
+      from (select u.m, pg_catalog.date_bin(pg_catalog.make_interval(secs => lvl.width), u.t, timestamptz '1970-01-01 00:00:00+00') as b
+            from unnest(sm, st_minutes) u(m, t)) u
+      where u.b < lo;
+      if cardinality(ms) > 0 then
+        total := total + private.rollup_level(lvl.width, lvl.source, null, null, ms, bs);
+      end if;
+    end loop;
+  end if;
 
   -- Minutes before the new mark close: recordings from now on mark ticks before it stale; the
   -- next run rolls them up. One minute of grace for ticks a little behind the server clock.
@@ -160,11 +190,11 @@ begin
     set rolled_until = st.announced,
         announced = greatest(st.announced, pg_catalog.date_trunc('minute', now() - interval '1 minute')),
         last_run_at = now();
-  return n;
+  return total;
 end;
 $$;
 comment on function private.rollup_readings() is
-  'Rolls up the closed minutes of public.readings into public.reading_rollups: [rolled_until, announced) of private.reading_rollup_state, and rebuilds the stale minutes; then announces the minutes closed since. Returns the rollup rows written. Scheduled every minute by pg_cron where available (job ald-db-rollup-readings); anyone with execute (service_role) may run it, e.g. without pg_cron. Idempotent.';
+  'Rolls up the closed minutes of public.readings into public.reading_rollups: [rolled_until, announced) of private.reading_rollup_state, and rebuilds the stale minutes; then the coarser levels (private.rollup_levels) of the buckets that closed, and of the rebuilt minutes; then announces the minutes closed since. Returns the rollup rows written. Scheduled every minute by pg_cron where available (job ald-db-rollup-readings); anyone with execute (service_role) may run it, e.g. without pg_cron. Idempotent.';
 revoke execute on function private.rollup_readings() from public, anon, authenticated;
 grant execute on function private.rollup_readings() to service_role;
 

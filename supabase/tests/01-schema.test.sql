@@ -67,7 +67,7 @@ where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm')
                   where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e');
 
 -- Columns without a comment. Partitions are excluded: their columns are the parent's columns,
--- commented on the parent, and create_process_data_partitions does not copy column comments.
+-- commented on the parent, and maintain_readings does not copy column comments.
 create temp view columns_without_comment as
 select c.oid::regclass::text || '.' || (a.attname::text collate "default") as column_name
 from pg_catalog.pg_class c

@@ -1,7 +1,7 @@
 -- record_process_data, the process-scoped form of record_readings: a whole recording tick (or a
 -- buffered backlog of ticks) in one round trip, idempotent on (machine, tick time), so a retried
--- tick never duplicates a row. Every error code of its header (20261126001200_record_process_data.sql,
--- 20261204400300_record_process_data.sql) and who may record.
+-- tick never duplicates a row. Every error code of its header (20261126001200_record_process_data.sql)
+-- and who may record.
 begin;
 select plan(43);
 \ir helpers/identities.sql

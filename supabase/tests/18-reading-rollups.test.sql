@@ -1,4 +1,4 @@
--- Rollups (20261204600000..20261204600300, levels 20261207100000): private.rollup_readings rolls up
+-- Rollups (20261204600000, levels 20261207100000; get_readings 20261204400500): private.rollup_readings rolls up
 -- the closed minutes, then the closed buckets of the coarser levels (2 minutes .. 1 day); get_readings
 -- reads the level of its bucket width for the whole buckets of a window (grouping the buckets of
 -- more than one row, and widths over a day from the 1-day level), the minutes for the cut ones

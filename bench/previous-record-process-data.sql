@@ -1,10 +1,10 @@
--- record_process_data becomes the process-scoped form of record_readings: same arguments, same
--- checks and error codes, but its rows are stored by private.store_ticks (one row per machine
--- tick in public.readings) and the idempotency key is (machine, tick time): a tick already
--- recorded, by this call's process or by the machine-wide recorder, is not stored again.
--- Tick times outside private.telemetry_settings' window are refused (22023).
+-- The previous record_process_data, recording into the previous layout bench_old.process_data_points
+-- (one row per process, parameter and tick; bench/bytes-per-reading.sql creates both): the body
+-- the first migrations gave public.record_process_data, before it stored its ticks in
+-- public.readings through private.store_ticks (20261126001200_record_process_data.sql today).
+-- Loaded by bench/bytes-per-reading.ts, which compares the two layouts side by side.
 
-create or replace function public.record_process_data(
+create function bench_old.record_process_data(
   process_id uuid,
   parameter_ids uuid[],
   "values" double precision[],
@@ -22,11 +22,6 @@ declare
   latest timestamptz;
   unknown uuid;
   inserted integer;
-  rect_pids uuid[];
-  rect_ts timestamptz[];
-  rect_counts bigint[];
-  rect_vals double precision[];
-  rect_sps double precision[];
 begin
   if process_id is null then
     raise exception using errcode = '22004', message = 'process_id is required';
@@ -77,7 +72,9 @@ begin
   select e.id, e.machine_id, e.status, e.ended_at into pe
   from public.process_executions e where e.id = record_process_data.process_id;
   if not found then
-    perform private.raise_error('P0002', 'process not found', format('no process execution %s', record_process_data.process_id));
+    perform private.raise_error('P0002',
+      'process not found',
+      format('no process execution %s', record_process_data.process_id));
   end if;
   if not private.has_machine_role(pe.machine_id, 'operator') then
     raise exception using errcode = '42501', message = 'not allowed to operate this machine',
@@ -104,33 +101,22 @@ begin
     return 0;
   end if;
 
-  -- The rows go to private.store_ticks as a rectangle: the call's distinct tick times by its
-  -- distinct parameters (in order of first appearance), null where a row is missing. Of rows
+  -- Rows go in key order: two calls carrying some of the same rows (a retry overlapping its first
+  -- attempt, controllers sending one backlog in different orders) then wait for each other on the
+  -- first shared key instead of each holding a key the other needs (a deadlock, 40P01). Of rows
   -- repeated within one call, the first one sent is kept, as before.
-  with r as (
-    select x.pid, x.v, x.sp, x.ord,
-           case when timestamps is null then now() when cardinality(timestamps) = 1 then timestamps[1] else x.t end as t
-    from unnest(parameter_ids, "values", set_points, timestamps) with ordinality as x(pid, v, sp, t, ord)
-    where x.pid is not null
-  ),
-  d as (select distinct on (r.t, r.pid) r.t, r.pid, r.v, r.sp from r order by r.t, r.pid, r.ord),
-  ps as (select r.pid, row_number() over (order by min(r.ord)) as pi from r group by r.pid),
-  ts as (select d.t, row_number() over (order by d.t) as ti, count(*) as n from d group by d.t)
-  select (select array_agg(ps.pid order by ps.pi) from ps),
-         (select array_agg(ts.t order by ts.ti) from ts),
-         (select array_agg(ts.n order by ts.ti) from ts),
-         (select array_agg(d.v order by ts.ti, ps.pi) from ts cross join ps left join d on d.t = ts.t and d.pid = ps.pid),
-         (select array_agg(d.sp order by ts.ti, ps.pi) from ts cross join ps left join d on d.t = ts.t and d.pid = ps.pid)
-  into rect_pids, rect_ts, rect_counts, rect_vals, rect_sps;
+  insert into bench_old.process_data_points as d (process_id, parameter_id, ts, value, set_point)
+  select pe.id, r.parameter_id,
+         case when timestamps is null then now()
+              when cardinality(timestamps) = 1 then timestamps[1]
+              else r.ts end,
+         r.value, r.set_point
+  from unnest(parameter_ids, "values", set_points, timestamps) with ordinality as r(parameter_id, value, set_point, ts, position)
+  where r.parameter_id is not null
+  order by 2, 3, r.position
+  on conflict do nothing;
+  get diagnostics inserted = row_count;
 
-  select coalesce(sum(c.n), 0) into inserted
-  from unnest(rect_ts, rect_counts) as c(t, n)
-  where c.t = any (array(select private.store_ticks(pe.machine_id, pe.id, rect_ts, rect_pids, rect_vals,
-                                                    case when set_points is not null then rect_sps end)));
   return inserted;
 end;
 $$;
-comment on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) is
-  'Records readings of a process in one round trip (the process-scoped form of record_readings): parallel arrays parameter_ids/values (and optional set_points); timestamps null (now), one element (the whole call is one tick) or one per row (several buffered ticks). Idempotent on (machine, tick time): a tick already recorded is not stored again, even with other parameters, so send each tick whole. Returns the number of new readings. Errors: 22004, 22023 (multi-dimensional arrays, unequal lengths, nulls, infinite timestamps or outside the accepted window, non-finite values, foreign parameters, > 100000 rows), P0002, 42501, 55000 (process ended before the rows'' timestamps).';
-revoke execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) from public, anon;
-grant execute on function public.record_process_data(uuid, uuid[], double precision[], timestamptz[], double precision[]) to authenticated, service_role;
