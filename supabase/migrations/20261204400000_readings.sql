@@ -71,6 +71,10 @@ comment on column public.readings.set_points is 'The setpoints in force by layou
 -- chart query. (process_id, ts) covers the process foreign key and the charts of one run.
 create index readings_process_id_idx on public.readings (process_id, ts);
 create index readings_machine_id_layout_version_idx on public.readings (machine_id, layout_version);
+-- The rollup job (20261204400150) reads the closed minutes of every machine by time. BRIN: a few
+-- pages per partition, ticks arrive in time order; without it that read was a scan of the month
+-- partition's whole (process_id, ts) index every minute.
+create index readings_ts_brin_idx on public.readings using brin (ts);
 
 create table public.readings_default partition of public.readings default;
 comment on table public.readings_default is 'Catch-all partition for ticks outside every monthly partition; public.maintain_readings moves them out.';

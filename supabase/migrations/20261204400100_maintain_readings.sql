@@ -3,8 +3,8 @@
 -- created in this database. pg_cron loads only through shared_preload_libraries and may be
 -- created only in the database named by cron.database_name: elsewhere (the demo's embedded
 -- PostgreSQL, test databases) the migration carries on without a schedule. Retention also deletes
--- the rollups (public.reading_rollups and the stale minutes, 20261204600000) of the months it
--- drops or detaches, so that get_readings never answers from rollups of readings that are gone.
+-- the rollups (public.reading_rollups and the stale minutes, created right after this file in
+-- 20261204400150, which needs the pg_cron extension created here) of the months it drops or detaches, so that get_readings never answers from rollups of readings that are gone.
 --
 -- Error codes: 22023 months_ahead outside 0..120.
 
@@ -72,7 +72,7 @@ begin
       order by c.relname
     loop
       execute format('alter table public.readings detach partition public.%I', old.relname);
-      -- the month's rollups go with its readings (20261204600000)
+      -- the month's rollups go with its readings (20261204400150)
       delete from public.reading_rollups x
         where x.bucket < to_date(substr(old.relname, 11, 4) || substr(old.relname, 16, 2), 'YYYYMM') + interval '1 month';
       delete from private.reading_rollup_stale x

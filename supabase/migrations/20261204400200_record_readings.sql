@@ -7,7 +7,7 @@
 -- (20261126001200), after each has checked its own arguments and the caller. It works on the
 -- rectangular form (nt ticks x np parameters, flat, tick by tick): when the parameters are the
 -- machine's current layout, which is what a recorder sends every second, each tick's arrays are
--- slices of the input and nothing is unnested. It also keeps the rollups (20261204600000) true: a
+-- slices of the input and nothing is unnested. It also keeps the rollups (20261204400150) true: a
 -- shared advisory lock held until commit, and a tick stored into a minute the rollup job has
 -- closed (a replayed backlog) marks that minute stale in private.reading_rollup_stale. Live ticks
 -- (in the open minutes) pay one lock and the read of one row.
@@ -48,7 +48,7 @@ begin
       hint = 'check the controller clock; backlogs older than max_tick_age are refused (private.telemetry_settings)';
   end if;
 
-  -- Rollups (20261204600000): held until commit, so that the rollup job waits for this tick
+  -- Rollups (20261204400150): held until commit, so that the rollup job waits for this tick
   -- before it rolls up a minute this call may have read as open.
   perform pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended('ald-db.reading_rollups', 0));
   select s.announced into closed_before from private.reading_rollup_state s;

@@ -8,8 +8,8 @@
 -- Buckets are aligned to the Unix epoch with a width from a fixed ladder (1 ms .. 1 day, then days
 -- doubling): the narrowest that gives at most max_points buckets, so that every bucket of a minute
 -- or more is made of whole minutes. Whole buckets come from the rollups (public.reading_rollups,
--- 20261204600000: one row per minute, and one per bucket of every coarser width of the ladder up
--- to a day, 20261207100000), read from the level of the bucket's width; the rest from
+-- 20261204400150: one row per minute, and one per bucket of every coarser width of the ladder up
+-- to a day), read from the level of the bucket's width; the rest from
 -- public.readings (the window's cut buckets, minutes not rolled up yet, stale minutes, buckets
 -- holding more than one row of their level), with the answer reading everything raw gives.
 --

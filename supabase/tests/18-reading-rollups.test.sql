@@ -1,10 +1,10 @@
--- Rollups (20261204600000, levels 20261207100000; get_readings 20261204400500): private.rollup_readings rolls up
+-- Rollups (20261204400150; get_readings 20261204400500): private.rollup_readings rolls up
 -- the closed minutes, then the closed buckets of the coarser levels (2 minutes .. 1 day); get_readings
 -- reads the level of its bucket width for the whole buckets of a window (grouping the buckets of
 -- more than one row, and widths over a day from the 1-day level), the minutes for the cut ones
 -- and the raw readings for the rest, and answers exactly what a plain SQL aggregate over the
--- narrow view answers: whole-minute windows, windows that cut a bucket and a minute at both ends, a run's ticks only, parameters of
--- two layout versions, nulls; a late tick into a rolled-up minute (stale until the next run);
+-- narrow view answers: whole-minute windows, windows that cut a bucket and a minute at both
+-- ends, a run's ticks only, parameters of two layout versions, nulls; a late tick into a rolled-up minute (stale until the next run);
 -- retention takes the rollups with the readings.
 --   reactor A 00000000-0000-4000-8000-000000000001; viewer ...101
 begin;

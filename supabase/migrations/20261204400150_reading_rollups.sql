@@ -1,18 +1,27 @@
--- Per-minute rollups of public.readings for the chart query (issue 12: get_readings at >= 100 M
--- readings). One row per (machine, minute, layout version, process) holding, per layout position,
--- the minute's min, max, sum and count of the non-null values, in the same layout as the
--- readings. get_readings reads them for every whole minute of a window whose bucket width is a
--- whole number of minutes, and the raw readings for the rest (the window's cut minutes at either
--- end, minutes not rolled up yet, minutes a late tick made stale): the answer is the one the raw
+-- Rollups of public.readings for the chart query (issue 12: get_readings at >= 100 M readings).
+-- One row per (machine, width, bucket, layout version, process) holding, per layout position, the
+-- bucket's min, max, sum and count of the non-null values, in the same layout as the readings.
+-- width 60: the minutes; the coarser levels are every bucket width of get_readings' ladder from 2
+-- minutes to 1 day, each built from the next finer level once its bucket has closed. get_readings
+-- (20261204400500) reads the whole buckets of a window from the level of its width and the rest
+-- (the window's cut buckets, minutes not rolled up yet, minutes a late tick made stale, buckets
+-- holding more than one row) from the minutes and the raw readings: the answer is the one the raw
 -- readings give.
 --
--- Kept current by private.rollup_readings (pg_cron, every minute, where the extension exists;
--- anyone may call it, the demo too): closed minutes, i.e. older than the announced mark, then the
--- coarser levels of the buckets that closed (the `width` column and the levels are added by
--- 20261207100000_reading_rollup_levels.sql, which the job's body reads). A tick recorded into a
+-- Why levels, measured at 111.9 M readings: a day of 137 parameters read from the per-minute rows
+-- into 2-minute buckets is 197 000 unnested minute values hashed into 98 640 groups, then sorted:
+-- ~200 ms however the statement is written (the grouping and the sort ~45 ms each, the rest
+-- per-value overhead), and a 30-day window would unnest 43 200 minute rows. From the level of its
+-- width a chart reads one row per bucket: 720 rows for that day, no grouping, one sort (~85 ms).
+-- Storage: every level together is ~0.93x the minute rows (1/2 + 1/5 + 1/10 + ... of them), about
+-- 1 byte a reading in all (bench/bytes-per-reading.ts, bench/scale-check.ts).
+--
+-- Kept current by private.rollup_readings (pg_cron, every minute, where the extension exists,
+-- which 20261204400100 creates; anyone may call it, the demo too): closed minutes, i.e. older than
+-- the announced mark, then the coarser levels of the buckets that closed. A tick recorded into a
 -- closed minute (a replayed backlog) marks its minute stale (private.reading_rollup_stale) in the
 -- same statement that stores it (private.store_ticks, 20261204400200); the next run rebuilds that
--- minute, and until then get_readings reads the minute raw.
+-- minute and the level buckets holding it, and until then get_readings reads the minute raw.
 --
 -- Why no tick is ever lost between a run and a concurrent recording: a recording holds a shared
 -- advisory lock (ald-db.reading_rollups) from before it reads the announced mark until it
@@ -59,16 +68,20 @@ create table public.reading_rollups (
   maxs double precision[] not null,
   sums double precision[] not null,
   counts integer[] not null,
-  foreign key (machine_id, layout_version) references public.reading_layouts (machine_id, version) on delete cascade
+  foreign key (machine_id, layout_version) references public.reading_layouts (machine_id, version) on delete cascade,
+  width integer not null default 60
+    check (width in (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)),
+  constraint reading_rollups_bucket_aligned
+    check (bucket = pg_catalog.date_bin(pg_catalog.make_interval(secs => width), bucket, timestamptz '1970-01-01 00:00:00+00'))
 ) with (toast_tuple_target = 8160);
 -- The four arrays stay in the row (uncompressed: float noise does not compress) so that a chart
 -- reads one heap tuple per minute instead of one per array from TOAST.
 alter table public.reading_rollups alter column mins set storage main, alter column maxs set storage main,
   alter column sums set storage main, alter column counts set storage main;
-comment on table public.reading_rollups is 'Per-minute rollups of public.readings, one row per (machine, minute, layout version, process) with ticks: per layout position the minute''s min, max, sum and count of non-null values. Written by private.rollup_readings only; read by get_readings for the whole minutes of a window. RLS: viewers read their machines.';
+comment on table public.reading_rollups is 'Rollups of public.readings, one row per (machine, width, bucket, layout version, process) with ticks: per layout position the bucket''s min, max, sum and count of non-null values. Widths: 1 minute, and the coarser levels of get_readings'' bucket ladder up to 1 day. Written by private.rollup_readings only; read by get_readings for the whole buckets of a window. RLS: viewers read their machines.';
 comment on column public.reading_rollups.id is 'Surrogate key.';
 comment on column public.reading_rollups.machine_id is 'The machine.';
-comment on column public.reading_rollups.bucket is 'Start of the minute (UTC, whole minute).';
+comment on column public.reading_rollups.bucket is 'Start of the bucket (UTC, a multiple of width since the Unix epoch).';
 comment on column public.reading_rollups.layout_version is 'Layout version of the minute''s ticks: positions of the arrays as in public.readings.';
 comment on column public.reading_rollups.process_id is 'The process of those ticks; null outside runs.';
 comment on column public.reading_rollups.ticks is 'How many ticks the row sums up.';
@@ -76,7 +89,12 @@ comment on column public.reading_rollups.mins is 'Per layout position the smalle
 comment on column public.reading_rollups.maxs is 'Per layout position the largest non-null value (null: none).';
 comment on column public.reading_rollups.sums is 'Per layout position the sum of the non-null values (null: none).';
 comment on column public.reading_rollups.counts is 'Per layout position the number of non-null values.';
-create index reading_rollups_machine_id_bucket_idx on public.reading_rollups (machine_id, bucket);
+comment on column public.reading_rollups.width is 'Bucket width in seconds: 60 (the per-minute rows), or a coarser level of get_readings'' ladder (2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1 day) built from the next finer level once its bucket has closed. Buckets are aligned to the Unix epoch.';
+-- One row per (machine, width, bucket, layout, process): also the lookup index of get_readings.
+create unique index reading_rollups_machine_id_width_bucket_key on public.reading_rollups
+  (machine_id, width, bucket, layout_version, process_id) nulls not distinct;
+-- the rollup job builds a level across machines by time
+create index reading_rollups_width_bucket_idx on public.reading_rollups (width, bucket);
 create index reading_rollups_machine_id_layout_version_idx on public.reading_rollups (machine_id, layout_version);
 create index reading_rollups_process_id_idx on public.reading_rollups (process_id);
 
@@ -105,6 +123,72 @@ comment on function private.reading_rollup_coverage(uuid, timestamptz, timestamp
   'For get_readings: the end of the rolled-up time (private.reading_rollup_state.rolled_until) and the stale minutes of the machine in [lo, hi). Reveals no readings.';
 revoke execute on function private.reading_rollup_coverage(uuid, timestamptz, timestamptz) from public, anon;
 grant execute on function private.reading_rollup_coverage(uuid, timestamptz, timestamptz) to authenticated, service_role;
+
+-- The levels, each with the level it is built from.
+create function private.rollup_levels(out width integer, out source integer)
+returns setof record
+language sql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+  values (120, 60), (300, 60), (600, 300), (900, 300), (1800, 900), (3600, 1800), (7200, 3600),
+         (10800, 3600), (21600, 10800), (43200, 21600), (86400, 43200)
+$$;
+comment on function private.rollup_levels() is 'The coarser rollup levels of public.reading_rollups (width in seconds) and the finer level each is built from, finest first.';
+revoke execute on function private.rollup_levels() from public, anon, authenticated;
+grant execute on function private.rollup_levels() to service_role;
+
+-- Builds level w from level src: every machine's buckets in [lo, hi) (ms null), or the listed
+-- (machine, bucket) pairs, which are rebuilt (their old rows deleted first).
+create function private.rollup_level(w integer, src integer, lo timestamptz, hi timestamptz,
+  ms uuid[] default null, bs timestamptz[] default null)
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  step interval := pg_catalog.make_interval(secs => w);
+  n integer;
+begin
+  if ms is not null then
+    select coalesce(array_agg(d.m), '{}'), coalesce(array_agg(d.b), '{}') into ms, bs
+    from (select distinct u.m, u.b from unnest(ms, bs) u(m, b)) d;
+    delete from public.reading_rollups r using unnest(ms, bs) u(m, b)
+    where r.machine_id = u.m and r.width = w and r.bucket = u.b;
+  end if;
+  insert into public.reading_rollups (machine_id, width, bucket, layout_version, process_id, ticks, mins, maxs, sums, counts)
+  select g.machine_id, w, g.b, g.layout_version, g.process_id, max(g.n),
+         array_agg(g.mn order by g.pos), array_agg(g.mx order by g.pos), array_agg(g.sm order by g.pos),
+         array_agg(g.ct order by g.pos)
+  from (
+    select s.machine_id, s.b, s.layout_version, s.process_id, u.pos,
+           min(u.mn) as mn, max(u.mx) as mx, sum(u.sm) as sm, sum(u.ct)::integer as ct, sum(s.ticks)::integer as n
+    from (
+      select x.machine_id, pg_catalog.date_bin(step, x.bucket, timestamptz '1970-01-01 00:00:00+00') as b,
+             x.layout_version, x.process_id, x.ticks, x.mins, x.maxs, x.sums, x.counts
+      from public.reading_rollups x
+      where ms is null and x.width = src and x.bucket >= lo and x.bucket < hi
+      union all
+      select x.machine_id, u.b, x.layout_version, x.process_id, x.ticks, x.mins, x.maxs, x.sums, x.counts
+      from unnest(ms, bs) u(m, b)
+      cross join lateral (select * from public.reading_rollups x
+                          where x.machine_id = u.m and x.width = src and x.bucket >= u.b and x.bucket < u.b + step) x
+      where ms is not null
+    ) s
+    cross join lateral unnest(s.mins, s.maxs, s.sums, s.counts) with ordinality as u(mn, mx, sm, ct, pos)
+    group by 1, 2, 3, 4, 5
+  ) g
+  group by g.machine_id, g.b, g.layout_version, g.process_id;
+  get diagnostics n = row_count;
+  return n;
+end;
+$$;
+comment on function private.rollup_level(integer, integer, timestamptz, timestamptz, uuid[], timestamptz[]) is
+  'For private.rollup_readings: builds the rollup level of width w from the level of width src, for every machine''s buckets in [lo, hi), or rebuilds the listed (machine, bucket) pairs. Returns the rows written.';
+revoke execute on function private.rollup_level(integer, integer, timestamptz, timestamptz, uuid[], timestamptz[]) from public, anon, authenticated;
+grant execute on function private.rollup_level(integer, integer, timestamptz, timestamptz, uuid[], timestamptz[]) to service_role;
 
 create function private.rollup_readings()
 returns integer
