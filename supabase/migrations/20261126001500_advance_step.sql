@@ -8,6 +8,10 @@
 -- the same statement that moves the step, so it costs no extra round trip. Its reply names the
 -- machine's oldest pending command (pending_command), so a controller learns of a stop or pause at
 -- its next step without polling. Idempotent under retry: a replayed call changes nothing.
+--
+-- For issue 16 (the journal) a step carries the controller's time: `at`, when the controller did it
+-- on the clock its tick times use. A journal drained after an outage would otherwise stamp every
+-- step of the outage with the reconnect time, losing the pulse and purge lengths. null is now().
 
 -- The config of a step as the controller needs it, for the first reply and for a replay alike.
 create function private.step_config(step_id uuid, step_type public.step_type)
@@ -95,6 +99,63 @@ comment on function private.pending_command_json(uuid) is
   'jsonb {pending_command: {id, command_type} | null}: the machine''s oldest pending command, merged into the reply of advance_step.';
 revoke execute on function private.pending_command_json(uuid) from public, anon, authenticated, service_role;
 
+-- When the controller did it, on its clock (issue 16: a journal drains steps late, and a step
+-- stamped now() would carry the reconnect time). advance_step, complete_process and
+-- apply_run_command take it as `at`; it is checked as tick times are (private.store_ticks, the same
+-- private.telemetry_settings window: not before now() - max_tick_age, not after now() +
+-- max_tick_lead, finite), else 22023. null is now(): online callers are unchanged. The settings are
+-- read when it runs (the table is made by 20261204400000_readings.sql), as plpgsql resolves names.
+create function private.controller_time(at timestamptz)
+returns timestamptz
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  max_age interval;
+  max_lead interval;
+begin
+  if controller_time.at is null then
+    return now();
+  end if;
+  if not isfinite(controller_time.at) then
+    raise exception using errcode = '22023', message = 'at must be a finite time',
+      detail = format('got %s', controller_time.at),
+      hint = 'at is when the controller did it, on the clock its tick times use; null means now()';
+  end if;
+  select s.max_tick_age, s.max_tick_lead into max_age, max_lead from private.telemetry_settings s;
+  if controller_time.at < now() - max_age or controller_time.at > now() + max_lead then
+    raise exception using errcode = '22023', message = 'at outside the accepted window',
+      detail = format('at %s; accepted from %s to %s (now() - %s to now() + %s)', controller_time.at,
+        now() - max_age, now() + max_lead, max_age, max_lead),
+      hint = 'check the controller clock; the window is that of tick times (private.telemetry_settings max_tick_age and max_tick_lead)';
+  end if;
+  return controller_time.at;
+end;
+$$;
+comment on function private.controller_time(timestamptz) is
+  'The controller''s time of a step, pause, stop or end (the at of advance_step, complete_process, apply_run_command): null is now(); a time outside the tick time window of private.telemetry_settings (now() - max_tick_age .. now() + max_tick_lead) or not finite raises 22023.';
+revoke execute on function private.controller_time(timestamptz) from public, anon, authenticated, service_role;
+
+-- The time a run's next event is stamped with: t, but never before the run's start nor before the
+-- last step began (or ended, once closed). The server stamped the start, the controller the
+-- steps: with clock skew between them a step would otherwise end before it began. One probe of
+-- the (process_id, step_index) key.
+create function private.run_time(process_id uuid, t timestamptz)
+returns timestamptz
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select greatest(run_time.t,
+    (select e.started_at from public.process_executions e where e.id = run_time.process_id),
+    (select coalesce(x.ended_at, x.started_at) from public.step_executions x
+     where x.process_id = run_time.process_id order by x.step_index desc limit 1));
+$$;
+comment on function private.run_time(uuid, timestamptz) is
+  'greatest(t, the run''s started_at, the last step''s ended_at or, while it runs, started_at): the time of a run''s next step, pause or end, so that no step ends before it began.';
+revoke execute on function private.run_time(uuid, timestamptz) from public, anon, authenticated, service_role;
+
 create function public.advance_step(
   process_id uuid,
   step_id uuid default null,
@@ -102,7 +163,8 @@ create function public.advance_step(
   loop_iteration integer default null,
   previous_status public.step_execution_status default 'completed',
   details jsonb default null,
-  error_message text default null
+  error_message text default null,
+  at timestamptz default null
 ) returns jsonb
 language plpgsql
 volatile
@@ -119,6 +181,7 @@ declare
   param public.component_parameters;
   pcfg public.parameter_step_configs;
   next_index integer;
+  t timestamptz;
 begin
   if advance_step.process_id is null then
     raise exception using errcode = '22004', message = 'process_id is required';
@@ -134,6 +197,7 @@ begin
   if advance_step.details is not null and jsonb_typeof(advance_step.details) <> 'object' then
     raise exception using errcode = '22023', message = 'details must be a JSON object';
   end if;
+  t := private.controller_time(advance_step.at);
 
   -- Locking the execution serialises advances of one process.
   pe := private.lock_process_to_operate(advance_step.process_id, 'advancing');
@@ -163,10 +227,13 @@ begin
     end if;
   end if;
 
+  -- The step's time: at (on the controller's clock), never before the open step began.
+  t := private.run_time(pe.id, t);
+
   -- Close the open step.
   if st.current_step_execution_id is not null then
     update public.step_executions x
-    set status = advance_step.previous_status, ended_at = now(),
+    set status = advance_step.previous_status, ended_at = t,
         error_message = coalesce(advance_step.error_message, x.error_message),
         details = case when advance_step.details is null then x.details
                        else coalesce(x.details, '{}'::jsonb) || advance_step.details end
@@ -184,7 +251,7 @@ begin
         progress_percent = least(100, round(100.0 * st.completed_steps / greatest(st.total_steps, 1), 2)),
         current_step_type = null, current_step_name = null, current_step_config = null, current_step_started_at = null,
         current_loop_count = null,
-        elapsed_ms = greatest(0, round(extract(epoch from (now() - x.started_at)) * 1000))::bigint,
+        elapsed_ms = greatest(0, round(extract(epoch from (t - x.started_at)) * 1000))::bigint,
         estimated_remaining_ms = private.estimate_remaining_ms(x.started_at, st.completed_steps, st.total_steps),
         updated_at = now()
     where x.process_id = pe.id
@@ -210,8 +277,8 @@ begin
       format('no step %s in recipe %s', advance_step.step_id, pe.recipe_id));
   end if;
 
-  insert into public.step_executions (process_id, step_id, step_index, step_type, loop_iteration, details)
-  values (pe.id, s.id, next_index, s.step_type, advance_step.loop_iteration, null)
+  insert into public.step_executions (process_id, step_id, step_index, step_type, loop_iteration, details, started_at)
+  values (pe.id, s.id, next_index, s.step_type, advance_step.loop_iteration, null, t)
   returning * into se;
 
   cfg := private.step_config(s.id, s.step_type);
@@ -241,7 +308,7 @@ begin
       current_step_type = s.step_type, current_step_name = s.name, current_step_config = cfg,
       current_step_started_at = se.started_at,
       current_loop_count = (select l.iteration_count from public.loop_step_configs l where l.step_id = s.parent_step_id),
-      elapsed_ms = greatest(0, round(extract(epoch from (now() - x.started_at)) * 1000))::bigint,
+      elapsed_ms = greatest(0, round(extract(epoch from (t - x.started_at)) * 1000))::bigint,
       estimated_remaining_ms = private.estimate_remaining_ms(x.started_at, st.completed_steps, st.total_steps),
       updated_at = now()
   where x.process_id = pe.id
@@ -251,10 +318,10 @@ begin
       || private.pending_command_json(pe.machine_id);
 end;
 $$;
-comment on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) is
-  'One controller step in one round trip: closes the open step_executions row (previous_status, details, error_message), opens step_index for step_id (default: next index), updates process_execution_state, and for a parameter step applies its setpoint with every check of set_parameter_value. step_id null only closes the open step. A retry of a committed call (same step_index and step_id) replies again with replayed=true and applies nothing twice. The reply also carries pending_command ({id, command_type} of the machine''s oldest pending command, or null) and the call writes the live progress columns of process_execution_state and is the controller''s heartbeat. Errors: 22004, 22023 (bad previous_status, step_index out of range or not increasing, foreign parameter), P0002 (process or step unknown), 42501, 55000 (process not running), 23505 (step_index already used by another step), and every set_parameter_value code for a parameter step.';
-revoke execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) from public, anon;
-grant execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text) to authenticated, service_role;
+comment on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text, timestamptz) is
+  'One controller step in one round trip: closes the open step_executions row (previous_status, details, error_message), opens step_index for step_id (default: next index), updates process_execution_state, and for a parameter step applies its setpoint with every check of set_parameter_value. step_id null only closes the open step. at (default null: now()) is when the controller did it, on its clock: the closed step''s ended_at and the new step''s started_at (and current_step_started_at, elapsed_ms); checked like a tick time (private.controller_time: the window of private.telemetry_settings, finite, else 22023) and taken as greatest(at, the open step''s started_at or the run''s started_at) so that clock skew between server and controller never ends a step before it began. A retry of a committed call (same step_index and step_id) replies again with replayed=true and applies nothing twice, and ignores at. The reply also carries pending_command ({id, command_type} of the machine''s oldest pending command, or null) and the call writes the live progress columns of process_execution_state and is the controller''s heartbeat. Errors: 22004, 22023 (bad previous_status, at not finite or outside the tick time window, step_index out of range or not increasing, foreign parameter), P0002 (process or step unknown), 42501, 55000 (process not running), 23505 (step_index already used by another step), and every set_parameter_value code for a parameter step.';
+revoke execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text, timestamptz) from public, anon;
+grant execute on function public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text, timestamptz) to authenticated, service_role;
 
 -- Closed by default: nothing in private is executable by PUBLIC; these run only inside the
 -- definer RPCs and triggers (as their owner).

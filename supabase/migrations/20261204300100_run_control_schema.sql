@@ -245,8 +245,10 @@ comment on function private.note_controller_seen(uuid) is
 -- Ending a run: shared by complete_process, a stop command and the dead-controller job. Closes the
 -- open step, ends the execution, moves the progress, sets the machine (idle, or error with a
 -- reason) and finishes the command that started the run. The caller has locked the execution.
+-- The step and the run end at p_at (a journaled end: the controller's time) or now().
 create function private.end_process(p_process_id uuid, p_status public.execution_status, p_error_message text,
-                                   p_machine_status public.machine_status default 'idle', p_machine_reason text default null)
+                                   p_machine_status public.machine_status default 'idle', p_machine_reason text default null,
+                                   p_at timestamptz default null)
 returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -254,19 +256,23 @@ as $$
 declare
   pe public.process_executions;
   closed integer;
+  t timestamptz;
 begin
   select * into pe from public.process_executions e where e.id = p_process_id;
+  -- The end's time: p_at (the controller's, checked by private.controller_time) or now(), never
+  -- before the run or its open step began (private.run_time, 20261126001500_advance_step.sql).
+  t := private.run_time(pe.id, coalesce(p_at, now()));
 
   update public.step_executions x
   set status = case when p_status = 'completed' then 'completed'::public.step_execution_status
                     else 'aborted'::public.step_execution_status end,
-      ended_at = now(),
+      ended_at = t,
       error_message = coalesce(p_error_message, x.error_message)
   where x.process_id = pe.id and x.status = 'running';
   get diagnostics closed = row_count;
 
   update public.process_executions e
-  set status = p_status, ended_at = greatest(now(), e.started_at), paused_at = null,
+  set status = p_status, ended_at = t, paused_at = null,
       error_message = p_error_message
   where e.id = pe.id;
 
@@ -276,7 +282,7 @@ begin
       progress_percent = least(100, round(100.0 * (x.completed_steps + closed) / greatest(x.total_steps, 1), 2)),
       run_status = p_status,
       current_step_type = null, current_step_name = null, current_step_config = null, current_step_started_at = null,
-      elapsed_ms = greatest(0, round(extract(epoch from (now() - x.started_at)) * 1000))::bigint,
+      elapsed_ms = greatest(0, round(extract(epoch from (t - x.started_at)) * 1000))::bigint,
       estimated_remaining_ms = 0,
       updated_at = now()
   where x.process_id = pe.id;
@@ -296,10 +302,10 @@ begin
   end if;
 end;
 $$;
-comment on function private.end_process(uuid, public.execution_status, text, public.machine_status, text) is
-  'Ends a locked, open process execution: closes its open step (completed or aborted), sets status/ended_at, moves the progress, sets the machine (idle, or error with a reason) and finishes its start command (failed with a reason unless completed).';
+comment on function private.end_process(uuid, public.execution_status, text, public.machine_status, text, timestamptz) is
+  'Ends a locked, open process execution: closes its open step (completed or aborted), sets status/ended_at (both at p_at, default now(), never before the run or the step began: private.run_time), moves the progress, sets the machine (idle, or error with a reason) and finishes its start command (failed with a reason unless completed).';
 
 revoke execute on function private.recipe_command_before_insert() from public, anon, authenticated, service_role;
 revoke execute on function private.recipe_command_before_update() from public, anon, authenticated, service_role;
 revoke execute on function private.note_controller_seen(uuid) from public, anon, authenticated, service_role;
-revoke execute on function private.end_process(uuid, public.execution_status, text, public.machine_status, text) from public, anon, authenticated, service_role;
+revoke execute on function private.end_process(uuid, public.execution_status, text, public.machine_status, text, timestamptz) from public, anon, authenticated, service_role;

@@ -6,8 +6,10 @@
 -- An illegal one (the state moved since it was issued) changes nothing and raises RC001/RC002/
 -- RC003; the controller then fails the command with complete_command. A retry of a command that
 -- was already applied replies again with replayed=true.
+-- A journaled command (issue 16) carries the controller's time, `at`: the pause or stop happened
+-- when the controller applied it between two steps, not when its journal drained.
 
-create function public.apply_run_command(command_id uuid)
+create function public.apply_run_command(command_id uuid, at timestamptz default null)
 returns jsonb
 language plpgsql
 volatile
@@ -20,10 +22,12 @@ declare
   st public.process_execution_state;
   closed integer := 0;
   reason text;
+  t timestamptz;
 begin
   if apply_run_command.command_id is null then
     raise exception using errcode = '22004', message = 'command_id is required';
   end if;
+  t := private.controller_time(apply_run_command.at);
   select * into cmd from public.recipe_commands c where c.id = apply_run_command.command_id;
   if not found then
     perform private.raise_error('P0002', 'command not found', format('no command %s', apply_run_command.command_id));
@@ -70,18 +74,20 @@ begin
   end if;
 
   if cmd.command_type = 'pause_recipe' then
-    -- The controller finished the step it was in: close it, keep the numbering.
-    update public.step_executions x set status = 'completed', ended_at = now()
+    -- The controller finished the step it was in: close it, keep the numbering; at t, when the
+    -- controller paused (never before the step or the run began).
+    t := private.run_time(run.id, t);
+    update public.step_executions x set status = 'completed', ended_at = t
     where x.process_id = run.id and x.status = 'running';
     get diagnostics closed = row_count;
-    update public.process_executions e set status = 'paused', paused_at = now() where e.id = run.id;
+    update public.process_executions e set status = 'paused', paused_at = t where e.id = run.id;
     update public.process_execution_state x
     set completed_steps = x.completed_steps + closed,
         progress_percent = least(100, round(100.0 * (x.completed_steps + closed) / greatest(x.total_steps, 1), 2)),
         current_step_id = null, current_step_execution_id = null,
         current_step_type = null, current_step_name = null, current_step_config = null, current_step_started_at = null,
         run_status = 'paused',
-        elapsed_ms = greatest(0, round(extract(epoch from (now() - x.started_at)) * 1000))::bigint,
+        elapsed_ms = greatest(0, round(extract(epoch from (t - x.started_at)) * 1000))::bigint,
         updated_at = now()
     where x.process_id = run.id;
     update public.machines m set status = 'paused' where m.id = cmd.machine_id;
@@ -91,7 +97,8 @@ begin
     update public.machines m set status = 'running' where m.id = cmd.machine_id;
   else
     reason := coalesce(cmd.parameters ->> 'reason', 'stopped by operator');
-    perform private.end_process(run.id, 'aborted', reason);
+    -- the run and its open step end at t (private.end_process keeps them after their start)
+    perform private.end_process(run.id, 'aborted', reason, p_at => t);
   end if;
 
   update public.recipe_commands c
@@ -106,7 +113,7 @@ begin
     'replayed', false);
 end;
 $$;
-comment on function public.apply_run_command(uuid) is
-  'Controller: applies a stop_recipe, pause_recipe or resume_recipe command between two steps and completes it, in one round trip. pause: the open step is closed as completed, the run and machine become paused; resume: both running again, advance_step continues at the next step_index; stop: the run ends aborted (reason: parameters.reason or "stopped by operator"), the machine idle. Returns jsonb {command_id, command_type, command_status, process_id, process_status, machine_status, replayed}; a retry of an applied command replays. Errors: 22004, 22023 (another command type), P0002, 42501, 55000 (command failed or cancelled), RC001 (no open run), RC002 (resume, run not paused), RC003 (pause, run already paused).';
-revoke execute on function public.apply_run_command(uuid) from public, anon;
-grant execute on function public.apply_run_command(uuid) to authenticated, service_role;
+comment on function public.apply_run_command(uuid, timestamptz) is
+  'Controller: applies a stop_recipe, pause_recipe or resume_recipe command between two steps and completes it, in one round trip. pause: the open step is closed as completed, the run and machine become paused; resume: both running again, advance_step continues at the next step_index; stop: the run ends aborted (reason: parameters.reason or "stopped by operator"), the machine idle. Returns jsonb {command_id, command_type, command_status, process_id, process_status, machine_status, replayed}; a retry of an applied command replays (and ignores at). at (default null: now()) is when the controller applied it, on its clock: a pause''s paused_at and the closed step''s ended_at, a stop''s ended_at of the run and its open step (a resume stamps nothing); checked like a tick time (private.controller_time: the window of private.telemetry_settings, finite, else 22023) and taken as greatest(at, the open step''s started_at or the run''s started_at) so that clock skew never ends a step before it began. Errors: 22004, 22023 (another command type; at not finite or outside the tick time window), P0002, 42501, 55000 (command failed or cancelled), RC001 (no open run), RC002 (resume, run not paused), RC003 (pause, run already paused).';
+revoke execute on function public.apply_run_command(uuid, timestamptz) from public, anon;
+grant execute on function public.apply_run_command(uuid, timestamptz) to authenticated, service_role;

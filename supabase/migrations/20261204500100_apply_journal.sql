@@ -7,10 +7,13 @@
 -- calls        jsonb array, in journal order, of {"kind": <rpc name>, "args": {<its arguments>}}.
 --              Kinds and their args:
 --                advance_step           {process_id, step_id, step_index, loop_iteration?, previous_status?,
---                                        details?, error_message?}
---                complete_process       {process_id, status?, error_message?}
---                apply_run_command      {command_id}: a stop, pause or resume the controller applied
+--                                        details?, error_message?, at?}
+--                complete_process       {process_id, status?, error_message?, at?}
+--                apply_run_command      {command_id, at?}: a stop, pause or resume the controller applied
 --                                        between two steps, in journal order after the steps before it
+--                at (ISO 8601) is when the controller made the call, on the clock of its tick times:
+--                the step, pause or end is stamped with it, not with the drain's now() (absent: now(),
+--                as entries journaled by an older SDK)
 --                ack_setpoint_requests  {machine_id, request_ids: [uuid], ok: [bool], applied_values?: [number|null],
 --                                        errors?: [text|null]}
 --                record_process_data    {process_id, from, to}: a slice (1-based, inclusive) of the four row
@@ -108,7 +111,8 @@ begin
               loop_iteration => (a ->> 'loop_iteration')::integer,
               previous_status => coalesce((a ->> 'previous_status')::public.step_execution_status, 'completed'),
               details => a -> 'details',
-              error_message => a ->> 'error_message');
+              error_message => a ->> 'error_message',
+              at => (a ->> 'at')::timestamptz);
           exception when unique_violation then
             -- Applied by an earlier attempt of this batch whose reply was lost; later steps followed.
             if exists (select 1 from public.step_executions x
@@ -124,7 +128,8 @@ begin
           result := public.complete_process(
             process_id => (a ->> 'process_id')::uuid,
             status => coalesce((a ->> 'status')::public.execution_status, 'completed'),
-            error_message => a ->> 'error_message');
+            error_message => a ->> 'error_message',
+            at => (a ->> 'at')::timestamptz);
         when 'record_process_data' then
           slice_from := (a ->> 'from')::integer;
           slice_to := (a ->> 'to')::integer;
@@ -182,7 +187,7 @@ begin
               array(select x #>> '{}' from jsonb_array_elements(a -> 'errors') with ordinality as t(x, o) order by o) end)
             with ordinality as r(request_id, parameter_id, status, replayed, ord);
         when 'apply_run_command' then
-          result := public.apply_run_command(command_id => (a ->> 'command_id')::uuid);
+          result := public.apply_run_command(command_id => (a ->> 'command_id')::uuid, at => (a ->> 'at')::timestamptz);
         else
           raise exception using errcode = '22023', message = 'unknown journal call kind',
             detail = format('call %s: kind %s', i, coalesce(kind, 'null')),
@@ -204,6 +209,6 @@ begin
 end;
 $$;
 comment on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) is
-  'Applies a controller journal''s backlog in one round trip: calls is a jsonb array of {kind, args} (advance_step, complete_process, apply_run_command, ack_setpoint_requests, record_process_data whose args name a 1-based slice {from, to} of the row arrays, and record_readings whose args carry the ticks'' parameters and times and name the slice of their values), applied in order, each in its own subtransaction, through the RPCs themselves with the caller''s rights (security invoker). Returns one outcome per attempted call: {ok: true, result} or {ok: false, code, message, detail, hint, transient}; after a transient failure the rest is not attempted. A resent advance_step already applied is answered replayed; an identical resent ack and an applied run command replay. Errors raised for the whole call: 22004 (calls null), 22023 (calls not an array, more than 10000 calls, unequal row arrays), 42501 (the caller may not operate a machine named by a call).';
+  'Applies a controller journal''s backlog in one round trip: calls is a jsonb array of {kind, args} (advance_step, complete_process, apply_run_command, ack_setpoint_requests, record_process_data whose args name a 1-based slice {from, to} of the row arrays, and record_readings whose args carry the ticks'' parameters and times and name the slice of their values), applied in order, each in its own subtransaction, through the RPCs themselves with the caller''s rights (security invoker); the args of advance_step, complete_process and apply_run_command may carry at, the controller''s time of the call, passed on to the RPC. Returns one outcome per attempted call: {ok: true, result} or {ok: false, code, message, detail, hint, transient}; after a transient failure the rest is not attempted. A resent advance_step already applied is answered replayed; an identical resent ack and an applied run command replay. Errors raised for the whole call: 22004 (calls null), 22023 (calls not an array, more than 10000 calls, unequal row arrays), 42501 (the caller may not operate a machine named by a call).';
 revoke execute on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) from public, anon;
 grant execute on function public.apply_journal(jsonb, uuid[], double precision[], timestamptz[], double precision[]) to authenticated, service_role;

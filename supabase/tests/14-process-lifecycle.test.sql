@@ -29,8 +29,8 @@ select is(
   'start_process, advance_step and complete_process are VOLATILE, SECURITY DEFINER and run with search_path = pg_catalog, pg_temp');
 select ok(
   not has_function_privilege('anon', 'public.start_process(uuid, uuid, uuid, uuid, uuid)', 'execute')
-  and not has_function_privilege('anon', 'public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text)', 'execute')
-  and not has_function_privilege('anon', 'public.complete_process(uuid, public.execution_status, text)', 'execute'),
+  and not has_function_privilege('anon', 'public.advance_step(uuid, uuid, integer, integer, public.step_execution_status, jsonb, text, timestamptz)', 'execute')
+  and not has_function_privilege('anon', 'public.complete_process(uuid, public.execution_status, text, timestamptz)', 'execute'),
   'anon may execute none of the three');
 select ok(
   (select strpos(d, 'for update') between 1 and strpos(d, 'e.request_id = start_process.request_id')
