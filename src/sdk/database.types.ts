@@ -1373,6 +1373,7 @@ export type Database = {
       }
       advance_step: {
         Args: {
+          at?: string
           details?: Json
           error_message?: string
           loop_iteration?: number
@@ -1393,7 +1394,10 @@ export type Database = {
         }
         Returns: Json
       }
-      apply_run_command: { Args: { command_id: string }; Returns: Json }
+      apply_run_command: {
+        Args: { at?: string; command_id: string }
+        Returns: Json
+      }
       claim_next_command: {
         Args: { claim_key?: string; claimed_by?: string; machine_id: string }
         Returns: {
@@ -1482,6 +1486,7 @@ export type Database = {
       }
       complete_process: {
         Args: {
+          at?: string
           error_message?: string
           process_id: string
           status?: Database["public"]["Enums"]["execution_status"]

@@ -129,6 +129,11 @@ export interface LocalStepReply {
   total_steps: number;
   /** The journal entry of this step. */
   journal_seq: number;
+  /**
+   * When advance() ran, on the controller's clock (the clock of its tick times), ISO 8601: the
+   * step's started_at (and the previous step's ended_at) once it drains, whenever that is.
+   */
+  at: string;
 }
 
 export interface JournalAdvanceOptions {
@@ -636,7 +641,8 @@ export class JournaledRun {
     const state: Record<string, string> = type === 'pause_recipe' ? { 'run.paused': '1' }
       : type === 'resume_recipe' ? { 'run.paused': '' }
         : { 'run.paused': '', 'run.status': 'aborted' };
-    const seq = this.journal.append('apply_run_command', { command_id: commandId }, 0, { ...meta, ...state });
+    // at: the moment it was applied between two steps (a pause's paused_at, a stop's ended_at)
+    const seq = this.journal.append('apply_run_command', { command_id: commandId, at: new Date().toISOString() }, 0, { ...meta, ...state });
     if (type === 'stop_recipe') {
       this.status = 'aborted';
       this.pausedFlag = false;
@@ -697,13 +703,15 @@ export class JournaledRun {
       loop_iteration: planned.loop_iteration ?? undefined,
       previous_status: previousStatus === 'completed' ? undefined : previousStatus,
       details: o.details as Record<string, unknown> | undefined, error_message: errorMessage,
+      // the moment of the step: advance_step stamps it (not the drain's now())
+      at: new Date().toISOString(),
     };
     const seq = this.journal.append('advance_step', args, 0, { 'run.step': String(stepIndex) });
     this.lastIndex = stepIndex;
     return {
       process_id: this.plan.process_id, step_id: planned.step_id, step_index: stepIndex, step_type: planned.step.step_type,
       loop_iteration: planned.loop_iteration, config, parameter,
-      completed_steps: stepIndex, total_steps: this.plan.total_steps, journal_seq: seq,
+      completed_steps: stepIndex, total_steps: this.plan.total_steps, journal_seq: seq, at: args.at as string,
     };
   }
 
@@ -733,6 +741,8 @@ export class JournaledRun {
     if (!EXECUTION_STATUSES.has(status)) throw serverError('22023', 'status must be completed, failed or aborted', `got ${status}`);
     const seq = this.journal.append('complete_process', {
       process_id: this.plan.process_id, status, error_message: optionalString('complete', 'errorMessage', o.errorMessage),
+      // the moment the run ended: the run's and its last step's ended_at, whenever it drains
+      at: new Date().toISOString(),
     }, 0, { 'run.status': status, 'run.paused': '' });
     this.status = status as ExecutionStatus;
     this.pausedFlag = false;

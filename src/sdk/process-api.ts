@@ -14,7 +14,7 @@ import { invalidArgument } from './errors.ts';
 import type { ParameterCache } from './parameter-cache.ts';
 import type { RpcClient } from './rpc-client.ts';
 import type { Command, CommandStatus, ExecutionStatus, Plan, ProcessSummary, RunCommandResult, StepExecutionStatus, StepReply } from './types.ts';
-import { optionalInteger, optionalString, optionalUuid, requireObject, requireUuid } from './validate.ts';
+import { optionalInteger, optionalString, optionalTime, optionalUuid, requireObject, requireUuid } from './validate.ts';
 
 export interface StartOptions {
   machineId: string;
@@ -37,12 +37,19 @@ export interface AdvanceOptions {
   previousStatus?: Exclude<StepExecutionStatus, 'running'>;
   details?: Record<string, unknown>;
   errorMessage?: string;
+  /**
+   * When the controller did it, on its clock (default: the server's now()): the closed step's
+   * ended_at and the new step's started_at. Refused (22023) outside the tick time window.
+   */
+  at?: Date | string;
 }
 
 export interface CompleteOptions {
   processId: string;
   status?: Exclude<ExecutionStatus, 'running'>;
   errorMessage?: string;
+  /** When the controller ended the run, on its clock (default: the server's now()): the run's ended_at. */
+  at?: Date | string;
 }
 
 export interface RunCommandOptions {
@@ -150,6 +157,7 @@ export class ProcessApi {
       previous_status: optionalString('advance', 'previousStatus', o.previousStatus),
       details: o.details,
       error_message: optionalString('advance', 'errorMessage', o.errorMessage),
+      at: optionalTime('advance', 'at', o.at),
     };
     // A parameter step applied its setpoint: the reply's row is read-your-writes for the cache.
     return this.cache.fill(() => this.rpc.idempotent<StepReply>('advance_step', args), (reply) => (reply.parameter ? [reply.parameter] : []));
@@ -162,6 +170,7 @@ export class ProcessApi {
       process_id: requireUuid('complete', 'a processId', o.processId),
       status: optionalString('complete', 'status', o.status),
       error_message: optionalString('complete', 'errorMessage', o.errorMessage),
+      at: optionalTime('complete', 'at', o.at),
     };
     return this.rpc.idempotent<ProcessSummary>('complete_process', args);
   }

@@ -42,3 +42,14 @@ export function optionalString(operation: string, what: string, value: unknown):
   if (typeof value !== 'string') throw invalidArgument(operation, `${what} must be a string`, value);
   return value;
 }
+
+/**
+ * An optional point in time (a Date or a string Date.parse reads, e.g. ISO 8601) as an ISO 8601
+ * string; the server checks the window (e.g. advance_step's at: 22023 outside it).
+ */
+export function optionalTime(operation: string, what: string, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms)) throw invalidArgument(operation, `${what} must be a Date or an ISO 8601 string`, value);
+  return typeof value === 'string' ? value : (value as Date).toISOString();
+}

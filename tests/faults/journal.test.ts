@@ -3,7 +3,8 @@
 //     restart on the same journal: every tick and every step is in the database exactly once;
 //  2. a blackout in the middle of a timed recipe: every step runs in its own slot of the
 //     controller's schedule, as in the same recipe without the blackout, and all its data arrives
-//     afterwards. The blackout is 2 s here; `npm run test:soak -- --journal` runs it for 60 s
+//     afterwards, each step stored with the time the controller ran it (not the time it
+//     drained). The blackout is 2 s here; `npm run test:soak -- --journal` runs it for 60 s
 //     (JOURNAL_BLACKOUT_MS).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,6 +46,16 @@ async function stored(processId: string) {
     from public.process_data_points where process_id = ${processId}`;
   const [run] = await sql<{ status: string }[]>`select status::text from public.process_executions where id = ${processId}`;
   return { steps, points, status: run?.status };
+}
+
+/** started_at and ended_at of every step (epoch ms, exact: a fraction of a ms would show), and the run's ended_at. */
+async function stepTimes(processId: string) {
+  const steps = await sql<{ started: number; ended: number }[]>`
+    select (extract(epoch from started_at) * 1000)::float8 as started, (extract(epoch from ended_at) * 1000)::float8 as ended
+    from public.step_executions where process_id = ${processId} order by step_index`;
+  const [run] = await sql<{ ended: number }[]>`
+    select (extract(epoch from ended_at) * 1000)::float8 as ended from public.process_executions where id = ${processId}`;
+  return { steps: steps.map((x) => ({ started: x.started, ended: x.ended })), runEnded: run.ended };
 }
 
 interface Child { proc: ChildProcess; lines: Record<string, unknown>[]; waitFor: (p: (l: Record<string, unknown>) => boolean) => Promise<void>; exit: Promise<number | null> }
@@ -127,6 +138,12 @@ describe('the journal under faults', () => {
       const journal = db.journal({ path: join(dir, `${name}.db`), retryBaseMs: 50, retryMaxMs: 500 });
       try {
         const run = await journal.start({ machineId: reactor.machineId, recipeId: reactor.recipeId });
+        // The controller's time of each step (LocalStepReply.at) and of the end (complete_process' args).
+        const stepAt: string[] = [];
+        let completeAt: string | undefined;
+        journal.on('applied', (info) => {
+          if (info.kind === 'complete_process') completeAt = info.args.at as string;
+        });
         const t0 = performance.now();
         const late: number[] = [];
         let blackout: Promise<void> | undefined;
@@ -142,7 +159,7 @@ describe('the journal under faults', () => {
           }
           if (dark) stepsInTheDark++;
           run.record(Object.fromEntries(reactor.parameterIds.map((id, j) => [id, step.step_index + j])));
-          run.advance();
+          stepAt.push(run.advance().at);
           // How far into its slot the step's journaled write finished.
           late.push((performance.now() - due) / slotMs);
         }
@@ -154,7 +171,7 @@ describe('the journal under faults', () => {
           await blackout;
         }
         await journal.flush({ timeoutMs: 30_000 + BLACKOUT_MS });
-        return { processId: run.processId, late, finishedInSlots };
+        return { processId: run.processId, late, finishedInSlots, stepAt, completeAt };
       } finally {
         await db.close();
       }
@@ -172,6 +189,16 @@ describe('the journal under faults', () => {
       expect(s.status).toBe('completed');
       expect(s.steps).toEqual({ n: 45, distinct: 45 });
       expect(s.points).toEqual({ n: 45 * reactor.parameterIds.length, keys: 45 * reactor.parameterIds.length, stamps: 45 });
+      // Each step is stored with the time the controller ran it, to the millisecond, not the time
+      // its journal entry drained: the steps of the blackout keep their spacing (the drain would
+      // have stamped them all with the reconnect time, one now() per batch); each ends when the
+      // next began, the last one and the run when complete() was called.
+      const times = await stepTimes(r.processId);
+      expect(r.stepAt).toHaveLength(45);
+      expect(times.steps.map((x) => x.started)).toEqual(r.stepAt.map((t) => Date.parse(t)));
+      expect(new Set(times.steps.map((x) => x.started)).size).toBe(45);
+      expect(times.steps.map((x) => x.ended)).toEqual([...r.stepAt.slice(1), r.completeAt].map((t) => Date.parse(t!)));
+      expect(times.runEnded).toBe(Date.parse(r.completeAt!));
     }
   });
 });

@@ -65,7 +65,7 @@ export const RPC_CATALOG = {
   advance_step: {
     args: {
       process_id: 'uuid', step_id: 'uuid', step_index: 'integer', loop_iteration: 'integer',
-      previous_status: 'public.step_execution_status', details: 'jsonb', error_message: 'text',
+      previous_status: 'public.step_execution_status', details: 'jsonb', error_message: 'text', at: 'timestamptz',
     },
     returns: 'value', readOnly: false,
   },
@@ -77,7 +77,7 @@ export const RPC_CATALOG = {
   },
   report_plc_values: { args: { machine_id: 'uuid', parameter_ids: 'uuid[]', values: 'double precision[]' }, returns: 'value', readOnly: false },
   complete_process: {
-    args: { process_id: 'uuid', status: 'public.execution_status', error_message: 'text' },
+    args: { process_id: 'uuid', status: 'public.execution_status', error_message: 'text', at: 'timestamptz' },
     returns: 'value', readOnly: false,
   },
   apply_journal: {
@@ -91,7 +91,7 @@ export const RPC_CATALOG = {
     args: { machine_id: 'uuid', command_type: 'public.command_type', reason: 'text', request_id: 'uuid' },
     returns: 'row', readOnly: false,
   },
-  apply_run_command: { args: { command_id: 'uuid' }, returns: 'value', readOnly: false },
+  apply_run_command: { args: { command_id: 'uuid', at: 'timestamptz' }, returns: 'value', readOnly: false },
   complete_command: {
     args: { command_id: 'uuid', status: 'public.command_status', error_message: 'text' },
     returns: 'row', readOnly: false,
