@@ -523,6 +523,39 @@ export const startProcess: Spec = {
   },
 };
 
+// ---- at: the controller's time of a step, a pause or an end ----------------------------------------
+
+/**
+ * `at` (advance_step, complete_process): a time relative to the moment of the call (resolved in
+ * prepare, so that the window is judged as the server judges it), far from the window's edges
+ * (now() - 31 days .. now() + 5 minutes), or one of the fixed timestamp texts (infinity, epoch, junk).
+ */
+const AT_VALID_MS = [-600_000, -3_600_000, -86_400_000, 60_000];
+const AT_OUTSIDE_MS = [-40 * 86_400_000, 3_600_000];
+const atValid: fc.Arbitrary<Arg> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(omit) }, { weight: 1, arbitrary: fc.constant(nul) },
+  { weight: 3, arbitrary: fc.constantFrom(...AT_VALID_MS).map((ms) => ref(`@at:${ms}`)) },
+);
+const atHostile: fc.Arbitrary<Arg> = fc.oneof(
+  fc.constantFrom(...AT_OUTSIDE_MS).map((ms) => ref(`@at:${ms}`)),
+  fc.constantFrom(...Object.keys(TIMESTAMP_TEXTS)).map(str),
+);
+function resolveAt(args: Record<string, Arg>): void {
+  const a = args.at;
+  if (a?.k === 'ref' && a.ref.startsWith('@at:')) args.at = str(new Date(Date.now() + Number(a.ref.slice(4))).toISOString());
+}
+/** The rule of private.controller_time: 22023 for a time that is not finite or outside the tick window. */
+const atRefused = (at: PgVal | undefined) => typeof at === 'number'
+  && (!Number.isFinite(at) || at < Date.now() - 31 * 86_400_000 || at > Date.now() + 300_000);
+/** private.run_time's floor: the run's start, or the last step's end (its start while it runs), in epoch ms. */
+async function timeFloor(sql: postgres.Sql, pid: string): Promise<number> {
+  const row = await one(sql, `select (extract(epoch from greatest(e.started_at,
+      (select coalesce(x.ended_at, x.started_at) from public.step_executions x where x.process_id = e.id order by x.step_index desc limit 1))) * 1000)::float8 as floor
+    from public.process_executions e where e.id = $1`, [pid]);
+  return row!.floor as number;
+}
+const epochMs = `(extract(epoch from $TS) * 1000)::float8`;
+
 // ---- advance_step -----------------------------------------------------------------------------------
 
 export const advanceStep: Spec = {
@@ -541,16 +574,18 @@ export const advanceStep: Spec = {
       previous_status: maybe(fc.constantFrom(...labels.filter((l) => l !== 'running')).map(str)),
       details: maybe(jsonbV.filter((v) => v.k === 'obj')),
       error_message: maybe(unicode),
+      at: atValid,
     }), {
       process_id: fc.oneof(fc.uuid().map(str), fc.constant(nul), wrongKind), step_id: uuidV(steps),
       step_index: intV(fc.integer({ min: -2, max: 50 })), loop_iteration: intV(fc.integer({ min: -2, max: 12 })),
-      previous_status: enumV(labels), details: jsonbV, error_message: textV,
+      previous_status: enumV(labels), details: jsonbV, error_message: textV, at: atHostile,
     }, fc.record({ restart: fc.nat(5) }));
   },
   async prepare(ctx, args, setup) {
     const { sql, fx } = ctx;
     if (setup.restart === 0) await endRuns(sql, fx.F);
     await resolveAll(ctx, args);
+    resolveAt(args);
     const pid = args.process_id.k === 'str' ? args.process_id.s : undefined;
     const st = pid && /^[0-9a-f-]{36}$/.test(pid)
       ? await one(sql, 'select current_step_id, current_step_index from public.process_execution_state where process_id = $1', [pid]) : undefined;
@@ -569,6 +604,7 @@ export const advanceStep: Spec = {
     if (li !== null && li < 1) return code('22023'); // loop_iteration below 1
     const details = jsonb(a.details);
     if (a.details !== undefined && a.details !== null && !isObject(details)) return code('22023'); // details not an object
+    if (atRefused(a.at)) return code('22023'); // at not finite or outside the tick time window
     const pe = await one(sql, 'select machine_id, recipe_id, status::text from public.process_executions where id = $1', [pid]);
     if (!pe) return code('P0002'); // process unknown
     if (!(await mayOperate(sql, who, pe.machine_id as string))) return code('42501');
@@ -590,13 +626,23 @@ export const advanceStep: Spec = {
     const open = st.current_step_execution_id !== null && st.open_status === 'running';
     const completed = (st.completed_steps as number) + (open ? 1 : 0);
     const error = (a.error_message as string | null | undefined) ?? null;
+    // The step's time: at, never before the run or the open step began; null: now() (unknown here, but
+    // the same for the closed step's end and the new step's start, and not before the floor either).
+    const floor = await timeFloor(sql, pid);
+    const at = (a.at as number | null | undefined) ?? null;
+    const when = at === null ? null : Math.max(at, floor);
+    const timeCheck = (t: number) => (when === null ? expect(t).toBeGreaterThanOrEqual(floor) : expect(t).toBe(when));
     const closeCheck = async () => {
       if (!open) return;
-      const prev = await one(sql, 'select status::text, error_message, details from public.step_executions where id = $1', [st.current_step_execution_id]);
-      expect(prev).toEqual({
+      const prev = await one(sql, `select status::text, error_message, details, ${epochMs.replace('$TS', 'ended_at')} as ended
+        from public.step_executions where id = $1`, [st.current_step_execution_id]);
+      const { ended, ...rest } = prev!;
+      expect(rest).toEqual({
         status: prevStatus, error_message: error ?? st.open_error,
         details: details === null ? st.open_details : { ...(st.open_details as object ?? {}), ...(details as object) },
       });
+      timeCheck(ended as number);
+      return ended as number;
     };
     const closeTables: Table[] = ['process_execution_state', ...(open ? ['step_executions' as Table] : [])];
     if (stepId === null) {
@@ -634,9 +680,15 @@ export const advanceStep: Spec = {
       mustChange: paramChange ? tables : ['process_execution_state', 'step_executions'],
       async check(data) {
         expect(data).toMatchObject({ process_id: pid, step_id: stepId, step_index: next, loop_iteration: li, completed_steps: completed, replayed: false });
-        const se = await one(sql, 'select step_id, status::text, loop_iteration from public.step_executions where process_id = $1 and step_index = $2', [pid, next]);
-        expect(se).toEqual({ step_id: stepId, status: 'running', loop_iteration: li });
-        await closeCheck();
+        const se = await one(sql, `select step_id, status::text, loop_iteration, ${epochMs.replace('$TS', 'started_at')} as started
+          from public.step_executions where process_id = $1 and step_index = $2`, [pid, next]);
+        const { started, ...rest } = se!;
+        expect(rest).toEqual({ step_id: stepId, status: 'running', loop_iteration: li });
+        timeCheck(started as number);
+        const ended = await closeCheck();
+        if (ended !== undefined) expect(started, 'the new step starts when the closed one ended').toBe(ended);
+        const live = await one(sql, `select ${epochMs.replace('$TS', 'current_step_started_at')} as t from public.process_execution_state where process_id = $1`, [pid]);
+        expect(live!.t, 'current_step_started_at follows').toBe(started);
       },
     };
   },
@@ -651,17 +703,23 @@ export const completeProcess: Spec = {
       { weight: 2, arbitrary: fc.constant(ref('G.run')) }),
     status: maybe(fc.constantFrom('completed', 'failed', 'aborted').map(str)),
     error_message: maybe(unicode),
+    at: atValid,
   }), {
     process_id: fc.oneof(fc.uuid().map(str), fc.constant(nul), wrongKind),
     status: enumV(ENUMS.execution_status),
     error_message: textV,
+    at: atHostile,
   }),
-  prepare: (ctx, args) => resolveAll(ctx, args),
+  async prepare(ctx, args) {
+    await resolveAll(ctx, args);
+    resolveAt(args);
+  },
   async predict({ sql }, a, who) {
     const pid = a.process_id as string | null;
     if (pid === null) return code('22004'); // process_id is required
     const status = a.status === undefined ? 'completed' : a.status as string | null;
     if (status === null || status === 'running' || status === 'paused') return code('22023'); // status running, paused or null
+    if (atRefused(a.at)) return code('22023'); // at not finite or outside the tick time window
     const pe = await one(sql, `select e.machine_id, e.status::text, e.command_id, m.current_process_id,
         (select count(*)::int from public.step_executions x where x.process_id = e.id and x.status = 'running') as open
       from public.process_executions e join public.machines m on m.id = e.machine_id where e.id = $1`, [pid]);
@@ -672,6 +730,9 @@ export const completeProcess: Spec = {
       return code('55000'); // already ended with another status
     }
     const error = (a.error_message as string | null | undefined) ?? null;
+    // The end's time: at, never before the run or its open step began (null: now(), not before either).
+    const floor = await timeFloor(sql, pid);
+    const at = (a.at as number | null | undefined) ?? null;
     const tables: Table[] = ['process_executions', 'process_execution_state'];
     if (pe.open) tables.push('step_executions');
     if (pe.current_process_id === pid) tables.push('machines');
@@ -685,6 +746,12 @@ export const completeProcess: Spec = {
           .toEqual({ status, error_message: error });
         expect(await one(sql, `select count(*)::int as n from public.step_executions where process_id = $1 and status = 'running'`, [pid]))
           .toEqual({ n: 0 });
+        const t = await one(sql, `select ${epochMs.replace('$TS', 'e.ended_at')} as run,
+            (select ${epochMs.replace('$TS', 'x.ended_at')} from public.step_executions x where x.process_id = e.id order by x.step_index desc limit 1) as step
+          from public.process_executions e where e.id = $1`, [pid]);
+        if (at === null) expect(t!.run).toBeGreaterThanOrEqual(floor);
+        else expect(t!.run, 'the run ends at at, or when its last step began').toBe(Math.max(at, floor));
+        if (pe.open) expect(t!.step, 'its open step ends with it').toBe(t!.run);
       },
     };
   },
