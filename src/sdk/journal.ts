@@ -22,6 +22,10 @@
 // backoff, forever (the data is on disk); a call the database refuses for good is moved to the
 // journal's `refused` table and reported by a 'refused' event naming its step.
 //
+// Times: a step, the end of the run and an applied pause or stop are journaled with the moment of
+// the call (`at`, the controller's clock, as its tick times), which the RPC stores as the step's,
+// pause's or end's time: drained after an outage, they keep the times they happened at.
+//
 // Adding a kind: one line in JOURNAL_KINDS below and one `when` branch in public.apply_journal.
 import { AldDbError, closedError, invalidArgument, isTransient } from './errors.ts';
 import { Emitter } from './emitter.ts';
@@ -733,7 +737,7 @@ export class JournaledRun {
     return true;
   }
 
-  /** Journals the end of the run (closes the open step). No round trip. */
+  /** Journals the end of the run (closes the open step) with its time (the run's ended_at once drained). No round trip. */
   complete(options: { status?: ExecutionStatus; errorMessage?: string } = {}): number {
     const o = requireObject('complete', options);
     if (this.status !== null) throw serverError('55000', 'process is not running', `process ${this.plan.process_id} was already completed (${this.status}) in this journal`);
