@@ -25,7 +25,7 @@ begin
 end;
 $$;
 comment on function public.get_component_parameters_bulk(uuid[], boolean) is
-  'The parameters of all given components in one call, ordered by component then name. Active parameters of activated components only unless include_inactive. Unknown ids yield nothing; null or empty input an empty result; more than 10000 ids raises 22023.';
+  'The parameters of all given components in one call, ordered by component then name. Active parameters of activated components only unless include_inactive. Unknown ids yield nothing; null or empty input an empty result; more than 10000 ids raises 22023. Errors: 22023 (more than 10000 ids).';
 revoke execute on function public.get_component_parameters_bulk(uuid[], boolean) from public, anon;
 grant execute on function public.get_component_parameters_bulk(uuid[], boolean) to authenticated, service_role;
 
@@ -54,7 +54,7 @@ begin
 end;
 $$;
 comment on function public.get_machine_parameters(uuid, boolean) is
-  'Every active parameter of the machine''s activated components (all of them with include_inactive), ordered by component then name. 22004 for a null id, P0002 when the machine does not exist or is not visible to the caller.';
+  'Every active parameter of the machine''s activated components (all of them with include_inactive), ordered by component then name. 22004 for a null id, P0002 when the machine does not exist or is not visible to the caller. Errors: 22004 null machine_id, P0002 machine unknown or not visible.';
 revoke execute on function public.get_machine_parameters(uuid, boolean) from public, anon;
 grant execute on function public.get_machine_parameters(uuid, boolean) to authenticated, service_role;
 
@@ -79,7 +79,7 @@ begin
 end;
 $$;
 comment on function public.get_parameters(uuid[]) is
-  'Parameters by id in one call, whatever their state (caches need to see a parameter turn inactive). Unknown ids yield nothing; more than 10000 ids raises 22023.';
+  'Parameters by id in one call, whatever their state (caches need to see a parameter turn inactive). Unknown ids yield nothing; more than 10000 ids raises 22023. Errors: 22023 (more than 10000 ids).';
 revoke execute on function public.get_parameters(uuid[]) from public, anon;
 grant execute on function public.get_parameters(uuid[]) to authenticated, service_role;
 
@@ -105,6 +105,6 @@ begin
 end;
 $$;
 comment on function public.get_parameter_epochs(uuid[]) is
-  'The parameter epoch of each given machine: a cheap check that tells an edge cache whether anything of the machine changed since it last looked. More than 10000 ids raises 22023.';
+  'The parameter epoch of each given machine: a cheap check that tells an edge cache whether anything of the machine changed since it last looked. More than 10000 ids raises 22023. Errors: 22023 (more than 10000 ids).';
 revoke execute on function public.get_parameter_epochs(uuid[]) from public, anon;
 grant execute on function public.get_parameter_epochs(uuid[]) to authenticated, service_role;

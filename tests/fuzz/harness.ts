@@ -51,6 +51,7 @@ const PG_TYPE_OF: Record<string, PgScalar> = {
   uuid: 'uuid', 'double precision': 'float8', integer: 'int4', bigint: 'int8', boolean: 'bool', text: 'text',
   jsonb: 'jsonb', timestamptz: 'timestamptz', 'public.change_source': 'change_source',
   'public.step_execution_status': 'step_execution_status', 'public.execution_status': 'execution_status',
+  'public.command_type': 'command_type', 'public.command_status': 'command_status',
 };
 
 /** The signature of an RPC as RPC_CATALOG states it (compared with pg_proc by tests/contracts.test.ts). */
@@ -182,7 +183,7 @@ class NoRealtime {
 
 function pgName(type: PgType): string {
   const base = type.replace('[]', '');
-  const name = ['change_source', 'step_execution_status', 'execution_status'].includes(base) ? `public.${base}`
+  const name = ['change_source', 'step_execution_status', 'execution_status', 'command_type', 'command_status'].includes(base) ? `public.${base}`
     : base === 'float8' ? 'double precision' : base === 'int4' ? 'integer' : base === 'int8' ? 'bigint'
     : base === 'bool' ? 'boolean' : base;
   return type.endsWith('[]') ? `${name}[]` : name;
@@ -216,14 +217,20 @@ export const anyNul = (sig: Signature, args: Record<string, V>) =>
 
 // ---- fingerprints ---------------------------------------------------------------------------------
 
+/** The tables the oracle specs (rpc-specs.ts) name in what a success may change. */
 export const TABLES = [
   'machines', 'machine_operators', 'machine_components', 'component_parameters', 'machine_parameter_epochs',
   'recipes', 'recipe_steps', 'valve_step_configs', 'purge_step_configs', 'parameter_step_configs',
   'loop_step_configs', 'recipe_commands', 'process_executions', 'process_execution_state', 'step_executions',
   'parameter_changes', 'reading_layouts', 'latest_readings', 'readings',
 ] as const;
-export type Table = (typeof TABLES)[number];
-export type Fingerprint = Record<Table, string>;
+/**
+ * Every table of the public schema (rpc-hostile.test.ts compares the list with pg_class): TABLES
+ * and the ones the setpoint queue, run control and chart rollups added.
+ */
+export const ALL_TABLES = [...TABLES, 'setpoint_requests', 'controllers', 'reading_rollups'] as const;
+export type Table = (typeof ALL_TABLES)[number];
+export type Fingerprint = Partial<Record<Table, string>>;
 
 /**
  * Per table `count:hash`. Every table but readings: md5 of all its rows as text, in text order
@@ -231,20 +238,23 @@ export type Fingerprint = Record<Table, string>;
  * ever gains or loses rows: the newest xmin (any committed insert, update or delete moves it or the
  * count) is as exact and does not read every row as text.
  */
-const FINGERPRINT_SQL = TABLES.map((t) => t === 'readings'
+const fingerprintSql = (tables: readonly Table[]) => tables.map((t) => t === 'readings'
   ? `select '${t}' as t, count(*) || ':' || coalesce(max(x.xmin::text::bigint), 0) as h from public.${t} x`
   : `select '${t}' as t, count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) as h from public.${t} x`)
   .join('\nunion all ');
+const FINGERPRINT_SQL = new Map<readonly Table[], string>();
 
-/** The fingerprint of every public table, in one round trip. */
-export async function fingerprint(sql: postgres.Sql): Promise<Fingerprint> {
-  const rows = await sql.unsafe<{ t: Table; h: string }[]>(FINGERPRINT_SQL);
+/** The fingerprint of the given public tables (default: TABLES), in one round trip. */
+export async function fingerprint(sql: postgres.Sql, tables: readonly Table[] = TABLES): Promise<Fingerprint> {
+  let text = FINGERPRINT_SQL.get(tables);
+  if (!text) FINGERPRINT_SQL.set(tables, text = fingerprintSql(tables));
+  const rows = await sql.unsafe<{ t: Table; h: string }[]>(text);
   return Object.fromEntries(rows.map((r) => [r.t, r.h])) as Fingerprint;
 }
 
 /** Tables whose fingerprint differs. */
 export function changedTables(before: Fingerprint, after: Fingerprint): Table[] {
-  return TABLES.filter((t) => before[t] !== after[t]);
+  return ALL_TABLES.filter((t) => before[t] !== after[t]);
 }
 
-export const rowCount = (f: Fingerprint, t: Table) => Number(f[t].split(':')[0]);
+export const rowCount = (f: Fingerprint, t: Table) => Number(f[t]!.split(':')[0]);

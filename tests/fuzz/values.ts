@@ -33,14 +33,16 @@ export const obj = (o: Record<string, unknown>): V => ({ k: 'obj', o });
 export const uuids = (ids: readonly string[]): V => arr(ids.map(str));
 
 export type PgScalar = 'uuid' | 'float8' | 'int4' | 'int8' | 'bool' | 'text' | 'jsonb' | 'change_source' |
-  'step_execution_status' | 'execution_status' | 'timestamptz';
-export type PgType = PgScalar | 'uuid[]' | 'float8[]' | 'timestamptz[]';
+  'step_execution_status' | 'execution_status' | 'command_type' | 'command_status' | 'timestamptz';
+export type PgType = PgScalar | 'uuid[]' | 'float8[]' | 'timestamptz[]' | 'bool[]' | 'text[]';
 
 /** The labels of the enums the RPCs take, from the generated Database type's Constants. */
 export const ENUMS: Record<string, readonly string[]> = {
   change_source: Constants.public.Enums.change_source,
   step_execution_status: Constants.public.Enums.step_execution_status,
   execution_status: Constants.public.Enums.execution_status,
+  command_type: Constants.public.Enums.command_type,
+  command_status: Constants.public.Enums.command_status,
 };
 
 /** A PostgreSQL array as received: its number of dimensions and its elements in storage order. */
