@@ -14,7 +14,7 @@
 --
 -- Errors (stable):
 --   22004  machine_id or request_ids null
---   22023  arrays of unequal length, more than 10000 ids, a null id or ok, an id twice, a
+--   22023  multi-dimensional arrays, arrays of unequal length, more than 10000 ids, a null id or ok, an id twice, a
 --          non-finite applied value, a request of another machine ('request of another machine')
 --   P0002  unknown machine or unknown request id
 --   42501  the caller may not operate the machine
@@ -48,6 +48,13 @@ begin
   end if;
   if ack_setpoint_requests.request_ids is null then
     raise exception using errcode = '22004', message = 'request_ids is required';
+  end if;
+  if coalesce(array_ndims(ack_setpoint_requests.request_ids), 1) > 1 or coalesce(array_ndims(ack_setpoint_requests.ok), 1) > 1
+     or coalesce(array_ndims(ack_setpoint_requests.applied_values), 1) > 1 or coalesce(array_ndims(ack_setpoint_requests.errors), 1) > 1 then
+    raise exception using errcode = '22023', message = 'arrays must be one-dimensional',
+      detail = format('dimensions: request_ids %s, ok %s, applied_values %s, errors %s',
+        coalesce(array_ndims(ack_setpoint_requests.request_ids), 1), coalesce(array_ndims(ack_setpoint_requests.ok), 1),
+        coalesce(array_ndims(ack_setpoint_requests.applied_values), 1), coalesce(array_ndims(ack_setpoint_requests.errors), 1));
   end if;
   if n > 10000 then
     raise exception using errcode = '22023', message = 'too many request ids',
@@ -145,6 +152,6 @@ begin
 end;
 $$;
 comment on function public.ack_setpoint_requests(uuid, uuid[], boolean[], double precision[], text[]) is
-  'Records the outcome of many claimed setpoint requests in one round trip: ok moves the parameter''s applied_value/at/version (the PLC-confirmed value, applied_values[i] or the requested value), failed stores errors[i] and leaves them. All or nothing. An identical repeat is a no-op reported as replayed. Errors: 22004 null machine_id or request_ids; 22023 unequal arrays, null id or ok, duplicate id, non-finite value, more than 10000, request of another machine; P0002 unknown machine or request; 42501 caller may not operate the machine; 55000 request never claimed; 23505 request already acked with another outcome.';
+  'Records the outcome of many claimed setpoint requests in one round trip: ok moves the parameter''s applied_value/at/version (the PLC-confirmed value, applied_values[i] or the requested value), failed stores errors[i] and leaves them. All or nothing. An identical repeat is a no-op reported as replayed. Errors: 22004 null machine_id or request_ids; 22023 multi-dimensional or unequal arrays, null id or ok, duplicate id, non-finite value, more than 10000, request of another machine; P0002 unknown machine or request; 42501 caller may not operate the machine; 55000 request never claimed; 23505 request already acked with another outcome.';
 revoke execute on function public.ack_setpoint_requests(uuid, uuid[], boolean[], double precision[], text[]) from public, anon;
 grant execute on function public.ack_setpoint_requests(uuid, uuid[], boolean[], double precision[], text[]) to authenticated, service_role;

@@ -12,7 +12,7 @@
 -- Returns the number of parameters whose applied value moved. Values equal to the applied ones
 -- change nothing (a repeated report is a no-op).
 --
--- Errors: 22004 machine_id or an array null; 22023 unequal lengths, more than 10000 values, a null
+-- Errors: 22004 machine_id or an array null; 22023 multi-dimensional arrays, unequal lengths, more than 10000 values, a null
 -- id or value, an id twice, a non-finite value, a parameter that is not the machine's; P0002 unknown
 -- machine; 42501 the caller may not operate the machine.
 
@@ -37,6 +37,11 @@ begin
   end if;
   if report_plc_values.parameter_ids is null or report_plc_values."values" is null then
     raise exception using errcode = '22004', message = 'parameter_ids and values are required';
+  end if;
+  if coalesce(array_ndims(report_plc_values.parameter_ids), 1) > 1 or coalesce(array_ndims(report_plc_values."values"), 1) > 1 then
+    raise exception using errcode = '22023', message = 'arrays must be one-dimensional',
+      detail = format('dimensions: parameter_ids %s, values %s',
+        coalesce(array_ndims(report_plc_values.parameter_ids), 1), coalesce(array_ndims(report_plc_values."values"), 1));
   end if;
   if n > 10000 then
     raise exception using errcode = '22023', message = 'too many values',
@@ -119,6 +124,6 @@ begin
 end;
 $$;
 comment on function public.report_plc_values(uuid, uuid[], double precision[]) is
-  'The controller reports what the PLC holds, in one round trip: every parameter whose value differs from applied_value gets applied_value/at moved and a parameter_changes row (field applied_value, source plc); set_value follows when the value is a valid setpoint and no request of the parameter is open (audited with source plc, no request made). Returns how many moved; a repeat is a no-op. Errors: 22004 null machine_id or arrays; 22023 unequal lengths, null id or value, duplicate id, non-finite value, more than 10000, a parameter not of the machine; P0002 unknown machine; 42501 caller may not operate it.';
+  'The controller reports what the PLC holds, in one round trip: every parameter whose value differs from applied_value gets applied_value/at moved and a parameter_changes row (field applied_value, source plc); set_value follows when the value is a valid setpoint and no request of the parameter is open (audited with source plc, no request made). Returns how many moved; a repeat is a no-op. Errors: 22004 null machine_id or arrays; 22023 multi-dimensional arrays, unequal lengths, null id or value, duplicate id, non-finite value, more than 10000, a parameter not of the machine; P0002 unknown machine; 42501 caller may not operate it.';
 revoke execute on function public.report_plc_values(uuid, uuid[], double precision[]) from public, anon;
 grant execute on function public.report_plc_values(uuid, uuid[], double precision[]) to authenticated, service_role;

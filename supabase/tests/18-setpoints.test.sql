@@ -7,7 +7,7 @@
 -- a claim timing out is simulated by moving its claim_expires_at into the past as postgres; the
 -- vitest suite (tests/sdk/setpoints.test.ts) runs the timeout for real.
 begin;
-select plan(81);
+select plan(84);
 \ir helpers/identities.sql
 
 create function pg_temp.req(id uuid) returns public.setpoint_requests language sql stable security definer set search_path = '' as $$
@@ -240,6 +240,11 @@ select throws_ok($$select * from public.ack_setpoint_requests('00000000-0000-400
   '22023', 'request ids and ok must not contain null', 'ack: a null ok is 22023');
 select throws_ok($$select * from public.ack_setpoint_requests('00000000-0000-4000-8000-000000000001', array['aaaaaaaa-0000-4000-8000-0000000000ee', 'aaaaaaaa-0000-4000-8000-0000000000ee']::uuid[], array[true, true])$$,
   '22023', 'a request id appears twice', 'ack: an id twice is 22023');
+-- found by the hostile-input fuzz (tests/fuzz/rpc-hostile.test.ts): array_position raised 0A000 on these
+select throws_ok($$select * from public.ack_setpoint_requests('00000000-0000-4000-8000-000000000001', array[[gen_random_uuid()], [gen_random_uuid()]], array[true, true])$$,
+  '22023', 'arrays must be one-dimensional', 'ack: a 2-D request_ids is 22023, not 0A000');
+select throws_ok($$select * from public.ack_setpoint_requests('00000000-0000-4000-8000-000000000001', array[gen_random_uuid(), gen_random_uuid()], array[[true], [false]])$$,
+  '22023', 'arrays must be one-dimensional', 'ack: a 2-D ok is 22023, not 0A000');
 select throws_ok($$select * from public.ack_setpoint_requests('00000000-0000-4000-8000-000000000001', array[gen_random_uuid()], array[true], array['NaN'::float8])$$,
   '22023', 'applied values must be finite numbers', 'ack: a NaN applied value is 22023');
 select throws_ok($$select * from public.ack_setpoint_requests('00000000-0000-4000-8000-000000000001', array[gen_random_uuid()], array[true])$$,
@@ -318,6 +323,8 @@ select throws_ok($$select public.report_plc_values('00000000-0000-4000-8000-0000
   '22023', 'parameter not on the machine', 'report: another machine''s parameter is 22023');
 select throws_ok($$select public.report_plc_values('00000000-0000-4000-8000-000000000001', array[md5('ald-demo/chamber_heater/kp')::uuid], array[1.0, 2.0])$$,
   '22023', 'arrays of unequal length', 'report: unequal arrays are 22023');
+select throws_ok($$select public.report_plc_values('00000000-0000-4000-8000-000000000001', array[[md5('ald-demo/chamber_heater/kp')::uuid], [md5('ald-demo/chamber_heater/ki')::uuid]], array[1.0, 2.0])$$,
+  '22023', 'arrays must be one-dimensional', 'report: 2-D parameter_ids are 22023, not 0A000');
 select throws_ok($$select public.report_plc_values('00000000-0000-4000-8000-000000000001', array[md5('ald-demo/chamber_heater/kp')::uuid], array['Infinity'::float8])$$,
   '22023', 'values must be finite numbers', 'report: an infinite value is 22023');
 select pg_temp.login_as('00000000-0000-4000-8000-000000000101');

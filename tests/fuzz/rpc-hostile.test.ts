@@ -47,6 +47,11 @@ const HOSTILE = (Object.keys(RPC_CATALOG) as RpcName[]).filter((n) => !SPEC_NAME
 
 /** Codes any function may answer: PostgreSQL's input functions, the privilege check, the statement timeout. */
 const ALWAYS = ['22P02', '22003', '22007', '22008', '22021', '22P05', '42501', '57014'];
+/**
+ * And where a timestamptz is read: 22009, timestamptz_in's "time zone displacement out of range"
+ * for a trailing number it takes for a UTC offset ('-2500', '{"":-1560}'); values.ts does not model it.
+ */
+const TIMESTAMP_CODES = ['22009'];
 
 const WHO: Record<Transport, fc.Arbitrary<Who>> = {
   direct: fc.constantFrom<Who>('direct', 'direct', 'direct', 'direct', 'service', 'operator', 'operator', 'operator', 'admin', 'viewer', 'bench', 'anon'),
@@ -62,10 +67,15 @@ const comments = new Map<string, string>();
 /** Outcomes per RPC and transport, printed at the end. */
 const outcomes = new Map<string, Map<string, number>>();
 
+const NUMERIC_CLASSES = ['00', '01', '02', '03', '08', '09', '20', '21', '22', '23', '24', '25', '26', '27', '28', '34', '38', '39',
+  '40', '42', '44', '53', '54', '55', '57', '58', '72'];
+
 /** The SQLSTATEs listed after "Errors:" (or "Errors raised for ...:") in a function comment ("every f code" adds f's). */
 function parseErrors(comment: string, all: Map<string, string>, seen = new Set<string>()): Set<string> {
   const m = /Errors[^:.]*:([\s\S]*)$/.exec(comment);
-  const codes = new Set<string>(m ? (m[1].match(/\b(?=[0-9A-Z]*[0-9])[0-9A-Z]{5}\b/g) ?? []) : []);
+  // five characters with a digit; a number (10000 ids) is no SQLSTATE unless its class is one of PostgreSQL's
+  const codes = new Set<string>((m?.[1].match(/\b(?=[0-9A-Z]*[0-9])[0-9A-Z]{5}\b/g) ?? [])
+    .filter((c) => !/^\d+$/.test(c) || NUMERIC_CLASSES.includes(c.slice(0, 2))));
   for (const [, f] of m?.[1].matchAll(/every (\w+) code/g) ?? []) {
     if (seen.has(f) || !all.has(f)) continue;
     seen.add(f);
@@ -218,7 +228,11 @@ async function substitute(s: string, cache: Map<string, string>): Promise<string
 }
 async function resolveDeep(x: unknown, cache: Map<string, string>): Promise<unknown> {
   if (typeof x === 'string') return substitute(x, cache);
-  if (Array.isArray(x)) return Promise.all(x.map((y) => resolveDeep(y, cache)));
+  if (Array.isArray(x)) {
+    const out: unknown[] = [];
+    for (const y of x) out.push(await resolveDeep(y, cache)); // one at a time: a token named twice is arranged once
+    return out;
+  }
   if (x && typeof x === 'object') {
     const o: Record<string, unknown> = {};
     for (const [k, y] of Object.entries(x)) o[k] = await resolveDeep(y, cache);
@@ -229,7 +243,11 @@ async function resolveDeep(x: unknown, cache: Map<string, string>): Promise<unkn
 async function resolveV(v: V, cache: Map<string, string>): Promise<V> {
   switch (v.k) {
     case 'str': return str(await substitute(v.s, cache));
-    case 'arr': return arr(await Promise.all(v.items.map((x) => resolveV(x, cache))));
+    case 'arr': {
+      const items: V[] = [];
+      for (const x of v.items) items.push(await resolveV(x, cache));
+      return arr(items);
+    }
     case 'lit': return { k: 'lit', arr: await resolveV(v.arr, cache) };
     case 'obj': return obj((await resolveDeep(v.o, cache)) as Record<string, unknown>);
     default: return v;
@@ -396,7 +414,7 @@ async function runOnce(sig: Signature, transport: Transport, who: Who, generated
     if (transport === 'json') expect(status, where).toBe(200);
     return;
   }
-  const allowed = new Set([...documented.get(sig.name)!, ...ALWAYS]);
+  const allowed = new Set([...documented.get(sig.name)!, ...ALWAYS, ...(sig.args.some((x) => x.type.startsWith('timestamptz')) ? TIMESTAMP_CODES : [])]);
   expect(allowed.has(out.code), `${where}\nundocumented code ${out.code} (documented: ${[...allowed].join(' ')})`).toBe(true);
   if (transport === 'json') expect(status, `${where}\nHTTP status of ${out.code}`).toBe(statusFor(out.code, who, out.message));
   expect(changed, `${where}\na refused call changed these tables`).toEqual([]);
