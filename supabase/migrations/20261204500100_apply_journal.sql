@@ -70,6 +70,7 @@ declare
   msg text;
   det text;
   hnt text;
+  pgrst jsonb;
 begin
   if apply_journal.calls is null then
     raise exception using errcode = '22004', message = 'calls is required';
@@ -196,6 +197,19 @@ begin
       outcomes := outcomes || jsonb_build_array(jsonb_build_object('ok', true, 'result', result));
     exception when others then
       get stacked diagnostics state = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
+      -- Inside a PostgREST request private.raise_error raises PostgREST's 'PGRST' form, the SQLSTATE
+      -- in the JSON of its message: the outcome carries the SQLSTATE, as it does for a direct caller.
+      if state = 'PGRST' then
+        begin
+          pgrst := msg::jsonb;
+          state := coalesce(pgrst ->> 'code', state);
+          msg := coalesce(pgrst ->> 'message', msg);
+          det := coalesce(pgrst ->> 'details', '');
+          hnt := coalesce(pgrst ->> 'hint', '');
+        exception when others then
+          null; -- not the JSON raise_error writes: keep what was raised
+        end;
+      end if;
       if state = '42501' then
         raise;
       end if;

@@ -412,12 +412,30 @@ async function runOnce(sig: Signature, transport: Transport, who: Who, generated
   }
   if (out.ok) {
     if (transport === 'json') expect(status, where).toBe(200);
+    if (sig.name === 'apply_journal') journalOutcomes(args.calls, out.data, where);
     return;
   }
   const allowed = new Set([...documented.get(sig.name)!, ...ALWAYS, ...(sig.args.some((x) => x.type.startsWith('timestamptz')) ? TIMESTAMP_CODES : [])]);
   expect(allowed.has(out.code), `${where}\nundocumented code ${out.code} (documented: ${[...allowed].join(' ')})`).toBe(true);
   if (transport === 'json') expect(status, `${where}\nHTTP status of ${out.code}`).toBe(statusFor(out.code, who, out.message));
   expect(changed, `${where}\na refused call changed these tables`).toEqual([]);
+}
+
+/**
+ * apply_journal answers a call it could not apply with {ok: false, code}: the code must be one the
+ * called RPC documents (or apply_journal's own 22023 for a malformed call, or an input-function
+ * code of its casts), never an internal error.
+ */
+function journalOutcomes(calls: V, data: unknown, where: string): void {
+  const list = calls.k === 'obj' && Array.isArray(calls.o) ? (calls.o as unknown[]) : [];
+  expect(Array.isArray(data), `${where}\napply_journal replies with an array of outcomes`).toBe(true);
+  (data as { ok: boolean; code?: string }[]).forEach((o, i) => {
+    if (o.ok) return;
+    const kind = (list[i] as { kind?: unknown } | null)?.kind;
+    const own = typeof kind === 'string' && documented.has(kind) ? documented.get(kind)! : [];
+    const allowed = new Set([...own, ...documented.get('apply_journal')!, ...ALWAYS, ...TIMESTAMP_CODES]);
+    expect(allowed.has(o.code!), `${where}\ncall ${i + 1} (${String(kind)}) answered the undocumented ${o.code}`).toBe(true);
+  });
 }
 
 const seedOf = (name: string, transport: Transport) =>
@@ -459,5 +477,25 @@ describe('hostile input against the RPCs without an oracle spec', () => {
         });
       }, 120_000);
     }
+  });
+});
+
+describe('apply_journal through PostgREST', () => {
+  // found by the property: private.raise_error's PGRST form (P0002, 55000, 40001, 22003 inside a PostgREST
+  // request) reached the journal's outcomes as code "PGRST" with the SQLSTATE buried in a JSON message
+  it('answers a call refused with 55000 by its SQLSTATE, as it does for a direct caller', async () => {
+    const ended = await endedProcess(caller.admin, fx, fx.F);
+    const [{ status }] = await caller.admin`select status::text from public.process_executions where id = ${ended}`;
+    const other = status === 'failed' ? 'aborted' : 'failed';
+    const calls = obj([{ kind: 'complete_process', args: { process_id: ended, status: other } }] as never);
+    const sig = signatureOf('apply_journal');
+    const before = await fingerprint(caller.admin, ALL_TABLES);
+    for (const out of [await caller.callJson(sig, 'service', { calls }), await caller.callDirect(sig, 'direct', { calls })]) {
+      expect(out.ok).toBe(true);
+      const [o] = (out as { data: { ok: boolean; code: string; message: string; detail: string }[] }).data;
+      expect(o).toMatchObject({ ok: false, code: '55000', message: 'process has already ended' });
+      expect(o.detail).toMatch(/^process .* ended as /);
+    }
+    expect(changedTables(before, await fingerprint(caller.admin, ALL_TABLES))).toEqual([]);
   });
 });

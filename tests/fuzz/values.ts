@@ -337,6 +337,11 @@ export function convertJson(type: PgType, v: V): Converted {
   if (type === 'jsonb') return ok({ jsonb: jsonbOf(v) });
   if (type.endsWith('[]')) {
     const elem = elemOf(type);
+    if (v.k === 'arr' && shape(v) === 'ragged' && leaves(v).some((x) => {
+      const t = x.k === 'null' ? undefined : jsonScalarText(x);
+      const c = t === undefined ? ok(null) : scalarIn(elem, t);
+      return !('ok' in c) || !c.ok;
+    })) return AMBIGUOUS; // json_to_record converts the elements in order and finds the raggedness when it meets it
     if (v.k === 'arr') return arrayFrom(v, elem, jsonScalarText);
     if (v.k === 'lit') return arrayFrom(v.arr, elem, scalarText);
     if (v.k === 'str') return arrayInJunk(v.s);
