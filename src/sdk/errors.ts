@@ -6,11 +6,12 @@
 export const ERROR_CODES = {
   // SQLSTATEs raised by the RPC functions (supabase/migrations/20261126001000..001600)
   '22004': 'a required argument is null (parameter_id, value, machine_id, process_id, recipe_id)',
-  '22023': 'invalid value: not finite, fraction for an integer or not 0/1 for a binary parameter, unequal array lengths, foreign parameter, a setpoint request of another machine, step_index out of range, bad status',
+  '22023': 'invalid value: not finite, fraction for an integer or not 0/1 for a binary parameter, a multi-dimensional array, unequal array lengths, foreign parameter, a setpoint request of another machine, step_index out of range, bad status',
   '22003': 'setpoint outside [min_value, max_value]',
   '22P02': 'malformed input the server could not parse (e.g. a string that is not a uuid)',
   '22007': 'a malformed timestamp (PostgreSQL, before the RPC runs)',
   '22008': 'a timestamp out of range (PostgreSQL, before the RPC runs)',
+  '22009': 'a timestamp whose trailing number is read as a UTC offset out of range, e.g. \'-2500\' (PostgreSQL, before the RPC runs)',
   '22021': 'a NUL byte in a text argument (PostgreSQL)',
   '22P05': 'a NUL byte (\\u0000) in JSON text (PostgreSQL)',
   P0002: 'not found: parameter, machine, process, recipe, command or step',
