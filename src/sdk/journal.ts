@@ -32,7 +32,7 @@ import { Emitter } from './emitter.ts';
 import { JournalStore, type RecoveryReport, type RefusedEntry, type StoredEntry } from './journal-store.ts';
 import { flattenPlan, type PlannedStep } from './plan.ts';
 import type { ProcessApi, StartOptions } from './process-api.ts';
-import { TickClock, timestampOf, toTick, type Readings } from './recorder-ticks.ts';
+import { TickClock, firstOfEach, timestampOf, toTick, type Readings } from './recorder-ticks.ts';
 import { RunControl, type RunControlOptions } from './journal-control.ts';
 import { JournaledRecorder } from './journal-recorder.ts';
 import { CommandsApi } from './process-api.ts';
@@ -728,7 +728,9 @@ export class JournaledRun {
     if (this.journal.isClosed) throw closedError('record', 'the journal');
     // The server refuses rows stamped after the end of a run.
     if (this.status !== null) throw serverError('55000', 'process is not running', `process ${this.plan.process_id} was completed (${this.status}) in this journal`);
-    const tick = toTick(readings, 0, ts === undefined ? this.clock.next() : timestampOf(ts), { nonFinite: 0 });
+    // record_process_data kept the first reading of a repeated parameter; the drain sends a run's
+    // ticks as record_readings, which refuses repeats: keep the first here, as before.
+    const tick = firstOfEach(toTick(readings, 0, ts === undefined ? this.clock.next() : timestampOf(ts), { nonFinite: 0 }));
     if (tick.ids.length === 0) return true;
     const args = { process_id: this.plan.process_id, machine_id: this.plan.machine_id, ts: tick.ts, ids: tick.ids, values: tick.values, setPoints: tick.setPoints };
     // A generous estimate of the journaled size (uuid + number per row) to check the limit first.

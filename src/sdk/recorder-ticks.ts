@@ -24,6 +24,22 @@ export interface Tick {
   setPoints: (number | null)[] | null;
 }
 
+/**
+ * The tick with each parameter once, its first reading kept: what record_process_data stores of a
+ * tick that repeats a parameter (record_readings refuses such a tick with 22023).
+ */
+export function firstOfEach(tick: Tick): Tick {
+  if (new Set(tick.ids).size === tick.ids.length) return tick;
+  const seen = new Set<string>();
+  const keep = tick.ids.map((id) => !seen.has(id) && seen.add(id) !== undefined);
+  return {
+    ...tick,
+    ids: tick.ids.filter((_, i) => keep[i]),
+    values: tick.values.filter((_, i) => keep[i]),
+    setPoints: tick.setPoints ? tick.setPoints.filter((_, i) => keep[i]) : null,
+  };
+}
+
 /** The database refuses more rows per call. */
 export const MAX_ROWS_PER_RPC = 100_000;
 

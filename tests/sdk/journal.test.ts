@@ -92,6 +92,8 @@ describe('a journaled run', () => {
     const drained: string[] = [];
     journal.on('applied', (info) => drained.push(info.kind));
     for (let i = 0; i < 3; i++) run.record(Object.fromEntries(ids.map((id, j) => [id, i * 10 + j])), new Date(t0 + i));
+    // a tick naming a parameter twice: its first reading is kept (as record_process_data kept it), nothing refused
+    run.record([...ids.map((id, j) => ({ parameterId: id, value: 5 * 10 + j })), { parameterId: ids[0], value: -1 }], new Date(t0 + 5));
     // as a journal file written before run ticks carried their machine holds them
     for (let i = 3; i < 5; i++) {
       journal.append('record_process_data', {
@@ -104,10 +106,14 @@ describe('a journaled run', () => {
     expect((db.stats().roundTrips.apply_journal ?? 0) - before).toBe(1);
     expect(drained).toEqual(['record_process_data', 'record_process_data']);
     const s = await stored(run.processId);
-    expect(s.points).toEqual({ n: 5 * 5, keys: 5 * 5, stamps: 5 });
+    expect(s.points).toEqual({ n: 6 * 5, keys: 6 * 5, stamps: 6 });
     const [v] = await sql<{ value: number }[]>`
       select value from public.process_data_points where process_id = ${run.processId} and parameter_id = ${ids[4]} and ts = ${new Date(t0 + 4)}`;
     expect(v.value).toBe(44);
+    const [first] = await sql<{ value: number }[]>`
+      select value from public.process_data_points where process_id = ${run.processId} and parameter_id = ${ids[0]} and ts = ${new Date(t0 + 5)}`;
+    expect(first.value).toBe(50);
+    expect(journal.state().refused).toBe(0);
     run.complete();
     await journal.flush({ timeoutMs: 20_000 });
     journal.close();
