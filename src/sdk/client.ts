@@ -255,7 +255,7 @@ export class AldDb extends Emitter<AldDbEvents> {
    */
   journal(options: JournalOptions): Journal {
     if (this.closing) throw closedError('journal');
-    const journal = new Journal(options, this.rpc, this.process, (id) => this.cache.peek(id)?.row, (j) => this.journals.delete(j));
+    const journal = new Journal(options, this.rpc, this.process, this.commands, (id) => this.cache.peek(id)?.row, (j) => this.journals.delete(j));
     this.journals.add(journal);
     return journal;
   }

@@ -31,11 +31,10 @@ import { AldDbError, closedError, invalidArgument, isTransient } from './errors.
 import { Emitter } from './emitter.ts';
 import { JournalStore, type RecoveryReport, type RefusedEntry, type StoredEntry } from './journal-store.ts';
 import { flattenPlan, type PlannedStep } from './plan.ts';
-import type { ProcessApi, StartOptions } from './process-api.ts';
+import type { CommandsApi, ProcessApi, StartOptions } from './process-api.ts';
 import { TickClock, firstOfEach, timestampOf, toTick, type Readings } from './recorder-ticks.ts';
 import { RunControl, type RunControlOptions } from './journal-control.ts';
 import { JournaledRecorder } from './journal-recorder.ts';
-import { CommandsApi } from './process-api.ts';
 import { backoffDelay } from './retry.ts';
 import type { RpcClient } from './rpc-client.ts';
 import type { ExecutionStatus, Parameter, Plan, StepExecutionStatus, StepType } from './types.ts';
@@ -218,13 +217,13 @@ export class Journal extends Emitter<JournalEvents> {
   private readonly recorders = new Set<JournaledRecorder>();
   /** The last ALD_JOURNAL_FULL raised by admitTick. */
   lastFullError: AldDbError | undefined;
-  /** @internal run control's claims and failures (src/sdk/journal-control.ts) */
-  readonly commands: CommandsApi;
 
   constructor(
     options: JournalOptions,
     private readonly rpc: RpcClient,
     private readonly processApi: ProcessApi,
+    /** @internal run control's claims and failures (src/sdk/journal-control.ts): the client's db.commands */
+    readonly commands: CommandsApi,
     private readonly peekParameter: (id: string) => Parameter | undefined,
     private readonly onClose: (journal: Journal) => void = () => {},
   ) {
@@ -243,7 +242,6 @@ export class Journal extends Emitter<JournalEvents> {
       retryMaxMs: options.retryMaxMs ?? 5000,
       flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
     };
-    this.commands = new CommandsApi(rpc);
     this.store = new JournalStore(options.path);
     const planText = this.store.meta('run.plan');
     if (planText) this.run = new JournaledRun(this, JSON.parse(planText) as Plan, this.store);
