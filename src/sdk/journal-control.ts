@@ -31,6 +31,7 @@ import { randomUUID } from 'node:crypto';
 import { AldDbError, invalidArgument } from './errors.ts';
 import { Emitter } from './emitter.ts';
 import type { JournalStore } from './journal-store.ts';
+import { SerialLoop } from './serial-loop.ts';
 import type { AppliedInfo, Journal, JournaledRun } from './journal.ts';
 import type { Command } from './types.ts';
 
@@ -72,8 +73,14 @@ export class RunControl extends Emitter<RunControlEvents> {
   private readonly options: Required<RunControlOptions>;
   private readonly timer: NodeJS.Timeout;
   private waiters: (() => void)[] = [];
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly loop = new SerialLoop(
+    async () => {
+      if (!this.ended) await this.claimAll();
+      await this.sendFailures();
+    },
+    (error) => this.emit('error', asAldError(error, 'control')),
+    () => this.closed || this.journal.isClosed,
+  );
   private closed = false;
   private ended = false;
   private readonly onApplied = (info: AppliedInfo) => {
@@ -146,7 +153,7 @@ export class RunControl extends Emitter<RunControlEvents> {
 
   /** Resolves when the claims and failures in progress (if any) are done: handy in tests. */
   idle(): Promise<void> {
-    return this.running ?? Promise.resolve();
+    return this.loop.idle();
   }
 
   /** Stops claiming. Claimed commands not yet applied stay in the journal for the next control(). */
@@ -205,23 +212,7 @@ export class RunControl extends Emitter<RunControlEvents> {
   }
 
   private kick(): void {
-    if (this.closed || this.journal.isClosed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          if (!this.ended) await this.claimAll();
-          await this.sendFailures();
-        } catch (error) {
-          if (!this.closed && !this.journal.isClosed) this.emit('error', asAldError(error, 'control'));
-        }
-      } while (this.again && !this.closed && !this.journal.isClosed);
-      this.running = undefined;
-    })();
+    this.loop.kick();
   }
 
   /** Claims until the machine has no pending command. */

@@ -32,6 +32,7 @@ import postgres from 'postgres';
 import { AldDbError, closedError, fromPostgresError, invalidArgument, isTransient } from './errors.ts';
 import { Emitter } from './emitter.ts';
 import { backoffDelay, type BackoffOptions } from './retry.ts';
+import { SerialLoop } from './serial-loop.ts';
 import type { Journal, AppliedInfo, RefusedInfo } from './journal.ts';
 import type { RpcClient } from './rpc-client.ts';
 import type { ClaimedSetpoint, SetpointAck, SetpointRequest } from './types.ts';
@@ -223,8 +224,11 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
     claims: 0, delivered: 0, acks: 0, applied: 0, failed: 0, journaled: 0, skipped: 0, wakes: { notify: 0, poll: 0, reconnect: 0, manual: 0 },
   };
   private closed = false;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly loop = new SerialLoop(
+    () => this.cycle(),
+    (error) => this.emit('error', asAldError(error, 'setpoints.subscribe')),
+    () => this.closed,
+  );
   private timer: NodeJS.Timeout | undefined;
   private listener: NotifyListener | undefined;
   /** Outcomes the handler produced whose ack has not been stored yet: sent before the next claim. */
@@ -297,7 +301,7 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
 
   /** Resolves when the current cycle (if any) has finished: handy in tests. */
   idle(): Promise<void> {
-    return this.running ?? Promise.resolve();
+    return this.loop.idle();
   }
 
   async close(): Promise<void> {
@@ -306,29 +310,14 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
     this.closedSignal();
     clearInterval(this.timer);
     await this.listener?.close();
-    await this.running;
+    await this.loop.idle();
     this.options.journal?.off('applied', this.onApplied);
     this.options.journal?.off('refused', this.onRefused);
     this.onClose();
   }
 
   private kick(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.cycle();
-        } catch (error) {
-          if (!this.closed) this.emit('error', asAldError(error, 'setpoints.subscribe'));
-        }
-      } while (this.again && !this.closed);
-      this.running = undefined;
-    })();
+    this.loop.kick();
   }
 
   /**
@@ -393,13 +382,13 @@ export class SetpointSubscription extends Emitter<SubscriptionEvents> {
         this.journaledAcks.set(seq, { ack, requests });
         this.stats.journaled++;
         this.emit('journaled', requests, seq);
-        if (requests.some((r) => r.claim_count > 1) || this.listen === undefined) this.again = true;
+        if (requests.some((r) => r.claim_count > 1) || this.listen === undefined) this.loop.kick();
         return;
       }
       this.unacked = { ack, requests };
       await this.sendAck(this.unacked);
       // A full batch may leave requests that waited behind the ones just acked: claim again now.
-      if (requests.some((r) => r.claim_count > 1) || this.listen === undefined) this.again = true;
+      if (requests.some((r) => r.claim_count > 1) || this.listen === undefined) this.loop.kick();
     }
   }
 
