@@ -73,8 +73,7 @@ export class JournaledRecorder extends Emitter<RecorderEvents> {
     this.nonFinite += counter.nonFinite;
     const rows = tick.ids.length;
     if (rows === 0) return true;
-    // A generous estimate of the journaled size (uuid + number per row) to check the limit first.
-    if (!this.journal.admitTick(rows, rows * 60)) {
+    if (!this.journal.admitTick(rows)) {
       this.dropped += rows;
       const error = this.journal.lastFullError as AldDbError;
       this.windowError ??= error;

@@ -337,8 +337,10 @@ export class Journal extends Emitter<JournalEvents> {
     });
   }
 
-  /** Whether a tick of `bytes` may still be journaled; raises the alarm ('full') when not. */
-  admitTick(rows: number, bytes: number): boolean {
+  /** Whether a tick of `rows` readings may still be journaled; raises the alarm ('full') when not. */
+  admitTick(rows: number): boolean {
+    // A generous estimate of the journaled size (uuid + number per row) to check the limit first.
+    const bytes = rows * 60;
     if (this.store.pendingBytes + bytes <= this.options.maxPendingBytes) {
       this.fullAlarm = false;
       return true;
@@ -731,8 +733,7 @@ export class JournaledRun {
     const tick = firstOfEach(toTick(readings, 0, ts === undefined ? this.clock.next() : timestampOf(ts), { nonFinite: 0 }));
     if (tick.ids.length === 0) return true;
     const args = { process_id: this.plan.process_id, machine_id: this.plan.machine_id, ts: tick.ts, ids: tick.ids, values: tick.values, setPoints: tick.setPoints };
-    // A generous estimate of the journaled size (uuid + number per row) to check the limit first.
-    if (!this.journal.admitTick(tick.ids.length, tick.ids.length * 60)) return false;
+    if (!this.journal.admitTick(tick.ids.length)) return false;
     this.journal.append('record_process_data', args, tick.ids.length);
     return true;
   }
